@@ -1,0 +1,102 @@
+package project
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// Label keys, as Docker Compose writes them, so that tools reading one
+// read the other.
+const (
+	LabelPrefix        = "com.docker.compose."
+	LabelProject       = LabelPrefix + "project"
+	LabelService       = LabelPrefix + "service"
+	LabelNumber        = LabelPrefix + "container-number"
+	LabelOneoff        = LabelPrefix + "oneoff"
+	LabelConfigHash    = LabelPrefix + "config-hash"
+	LabelWorkingDir    = LabelPrefix + "project.working_dir"
+	LabelConfigFiles   = LabelPrefix + "project.config_files"
+	LabelEnvFile       = LabelPrefix + "project.environment_file"
+	LabelImage         = LabelPrefix + "image"
+	LabelDependsOn     = LabelPrefix + "depends_on"
+	LabelVersion       = LabelPrefix + "version"
+	LabelNetwork       = LabelPrefix + "network"
+	LabelVolume        = LabelPrefix + "volume"
+	LabelReplace       = LabelPrefix + "replace"
+	LabelContainerName = "berth.container-name"
+)
+
+// Separator joins project, service and number in container names.
+const Separator = "-"
+
+// ImageName is the image a service runs: its image:, or the name Docker
+// Compose gives a built image, <project>-<service>.
+func ImageName(projectName string, s types.ServiceConfig) string {
+	if s.Image != "" {
+		return s.Image
+	}
+	return projectName + Separator + s.Name
+}
+
+// ContainerName is <project>-<service>-<n>, or the service's container_name.
+func ContainerName(projectName string, s types.ServiceConfig, number int) string {
+	if s.ContainerName != "" {
+		return s.ContainerName
+	}
+	return strings.Join([]string{projectName, s.Name, strconv.Itoa(number)}, Separator)
+}
+
+// OneoffName is the name of a `run` container: <project>-<service>-run-<id>.
+func OneoffName(projectName, service, id string) string {
+	return strings.Join([]string{projectName, service, "run", id}, Separator)
+}
+
+// ResourceName is the name of a project network or volume: its name:, or
+// <project>_<key>; compose-go has already applied name: when it is set.
+func ResourceName(projectName, key, explicit string) string {
+	if explicit != "" {
+		return explicit
+	}
+	return projectName + "_" + key
+}
+
+// ServiceHash is the config hash Docker Compose stores in the config-hash
+// label: sha256 over the service's JSON without the fields that do not
+// change the container (build, pull policy, scale, replicas, depends_on,
+// profiles), so editing those never recreates anything.
+func ServiceHash(s types.ServiceConfig) (string, error) {
+	s.Build = nil
+	s.PullPolicy = ""
+	s.Scale = nil
+	if s.Deploy != nil {
+		deploy := *s.Deploy
+		deploy.Replicas = nil
+		s.Deploy = &deploy
+	}
+	s.DependsOn = nil
+	s.Profiles = nil
+	b, err := json.Marshal(s)
+	if err != nil {
+		return "", fmt.Errorf("hash service %q: %w", s.Name, err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Replicas is how many containers a service wants: scale, deploy.replicas
+// or 1.
+func Replicas(s types.ServiceConfig) int {
+	if s.Scale != nil {
+		return *s.Scale
+	}
+	if s.Deploy != nil && s.Deploy.Replicas != nil {
+		return *s.Deploy.Replicas
+	}
+	return 1
+}
