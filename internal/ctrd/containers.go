@@ -1,0 +1,367 @@
+package ctrd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	tasktypes "github.com/containerd/containerd/api/types/task"
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/contrib/seccomp"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// ContainerSpec is everything berth decides about a container; the caller
+// has already merged the image's config with the service (argv, env, cwd).
+type ContainerSpec struct {
+	ID     string
+	Image  string // normalised reference of an image present in the namespace
+	Labels map[string]string
+
+	Args []string
+	Env  []string
+	Cwd  string
+	// User is user[:group], names or numbers, resolved in the image's
+	// /etc/passwd and /etc/group.
+	User       string
+	GroupAdd   []string
+	Tty        bool
+	Stdin      bool
+	Hostname   string
+	Domainname string
+	Mounts     []specs.Mount
+	// NetNSPath joins an existing network namespace; "host" shares the
+	// host's; empty gives the container a new, unconnected one.
+	NetNSPath string
+	// IPC and PID join another container's namespaces by path, or "host".
+	IPCPath, PIDPath string
+
+	Privileged bool
+	ReadOnly   bool
+	CapAdd     []string
+	CapDrop    []string
+	// Seccomp is "" (the default profile) or "unconfined".
+	Seccomp         string
+	NoNewPrivileges bool
+	Sysctls         map[string]string
+	Rlimits         []specs.POSIXRlimit
+	ShmSize         int64 // bytes; 0 = 64 MiB as Docker
+	PidsLimit       int64
+	MemoryLimit     int64
+	MemorySwap      int64
+	MemoryReserve   int64
+	CPUQuota        int64 // microseconds per CPUPeriod
+	CPUPeriod       uint64
+	CPUShares       uint64
+	CPUSet          string
+	OOMScoreAdj     int
+	Annotations     map[string]string
+}
+
+// ContainerInfo is a container as containerd knows it, with its task.
+type ContainerInfo struct {
+	ID       string
+	Labels   map[string]string
+	Image    string
+	Created  time.Time
+	Status   string // created (no task or task created), running, paused, stopped
+	ExitCode int
+	ExitedAt time.Time
+	PID      uint32
+}
+
+// Task states of ContainerInfo.Status.
+const (
+	TaskNone    = "none"
+	TaskCreated = "created"
+	TaskRunning = "running"
+	TaskPaused  = "paused"
+	TaskStopped = "stopped"
+)
+
+const defaultShmSize = 64 << 20
+
+// CreateContainer creates the container and its snapshot. It does not
+// start it. On failure nothing is left behind.
+func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) error {
+	ctx = c.Context(ctx)
+	img, err := c.client.GetImage(ctx, spec.Image)
+	if err != nil {
+		return fmt.Errorf("create container %s: image %s: %w", spec.ID, spec.Image, err)
+	}
+	_, err = c.client.NewContainer(ctx, spec.ID,
+		containerd.WithImage(img),
+		containerd.WithSnapshotter(c.snapshotter),
+		containerd.WithNewSnapshot(spec.ID, img),
+		containerd.WithContainerLabels(spec.Labels),
+		containerd.WithNewSpec(specOpts(img, spec)...),
+	)
+	if err != nil {
+		// NewContainer leaves a prepared snapshot when the spec fails
+		_ = c.snapshotService().Remove(ctx, spec.ID)
+		return fmt.Errorf("create container %s: %w", spec.ID, err)
+	}
+	return nil
+}
+
+func specOpts(img containerd.Image, s ContainerSpec) []oci.SpecOpts {
+	opts := []oci.SpecOpts{
+		oci.WithImageConfig(img),
+		oci.WithProcessArgs(s.Args...),
+		oci.WithEnv(s.Env),
+		oci.WithHostname(s.Hostname),
+		oci.WithDomainname(s.Domainname),
+		oci.WithMounts(s.Mounts),
+		oci.WithDevShmSize(shmKiB(s.ShmSize)),
+		withProcess(s),
+	}
+	if s.Cwd != "" {
+		opts = append(opts, oci.WithProcessCwd(s.Cwd))
+	}
+	if s.User != "" {
+		opts = append(opts, oci.WithUser(s.User))
+	}
+	if len(s.GroupAdd) > 0 {
+		opts = append(opts, oci.WithAppendAdditionalGroups(s.GroupAdd...))
+	}
+	if s.Tty {
+		opts = append(opts, oci.WithTTY)
+	}
+	opts = append(opts, namespaceOpts(s)...)
+	opts = append(opts, securityOpts(s)...)
+	opts = append(opts, resourceOpts(s)...)
+	if len(s.Annotations) > 0 {
+		opts = append(opts, oci.WithAnnotations(s.Annotations))
+	}
+	return opts
+}
+
+func shmKiB(size int64) int64 {
+	if size <= 0 {
+		size = defaultShmSize
+	}
+	return size / 1024
+}
+
+// withProcess sets what the oci helpers have no option for.
+func withProcess(s ContainerSpec) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, sp *oci.Spec) error {
+		sp.Process.Terminal = s.Tty
+		if len(s.Sysctls) > 0 {
+			if sp.Linux.Sysctl == nil {
+				sp.Linux.Sysctl = map[string]string{}
+			}
+			for k, v := range s.Sysctls {
+				sp.Linux.Sysctl[k] = v
+			}
+		}
+		sp.Process.Rlimits = append(sp.Process.Rlimits, s.Rlimits...)
+		if s.OOMScoreAdj != 0 {
+			adj := s.OOMScoreAdj
+			sp.Process.OOMScoreAdj = &adj
+		}
+		return nil
+	}
+}
+
+func namespaceOpts(s ContainerSpec) []oci.SpecOpts {
+	var opts []oci.SpecOpts
+	join := func(t specs.LinuxNamespaceType, path string) {
+		switch path {
+		case "":
+		case "host":
+			opts = append(opts, oci.WithHostNamespace(t))
+		default:
+			opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: t, Path: path}))
+		}
+	}
+	join(specs.NetworkNamespace, s.NetNSPath)
+	join(specs.IPCNamespace, s.IPCPath)
+	join(specs.PIDNamespace, s.PIDPath)
+	return opts
+}
+
+func securityOpts(s ContainerSpec) []oci.SpecOpts {
+	var opts []oci.SpecOpts
+	if s.Privileged {
+		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices, oci.WithWriteableSysfs, oci.WithWriteableCgroupfs)
+	} else {
+		if len(s.CapAdd) > 0 {
+			opts = append(opts, oci.WithAddedCapabilities(capNames(s.CapAdd)))
+		}
+		if len(s.CapDrop) > 0 {
+			opts = append(opts, oci.WithDroppedCapabilities(capNames(s.CapDrop)))
+		}
+	}
+	if s.Privileged || s.Seccomp == "unconfined" {
+		opts = append(opts, oci.WithSeccompUnconfined)
+	} else {
+		opts = append(opts, seccomp.WithDefaultProfile())
+	}
+	if s.ReadOnly {
+		opts = append(opts, oci.WithRootFSReadonly())
+	}
+	if s.NoNewPrivileges {
+		opts = append(opts, oci.WithNoNewPrivileges)
+	}
+	return opts
+}
+
+// capNames accepts Docker's spellings (NET_ADMIN, cap_net_admin, ALL).
+func capNames(caps []string) []string {
+	out := make([]string, len(caps))
+	for i, c := range caps {
+		c = strings.ToUpper(c)
+		if c != "ALL" && !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func resourceOpts(s ContainerSpec) []oci.SpecOpts {
+	var opts []oci.SpecOpts
+	if s.MemoryLimit > 0 {
+		opts = append(opts, oci.WithMemoryLimit(uint64(s.MemoryLimit)))
+	}
+	if s.MemorySwap != 0 {
+		opts = append(opts, oci.WithMemorySwap(s.MemorySwap))
+	}
+	if s.MemoryReserve > 0 {
+		opts = append(opts, withMemoryReservation(s.MemoryReserve))
+	}
+	if s.PidsLimit > 0 {
+		opts = append(opts, oci.WithPidsLimit(s.PidsLimit))
+	}
+	if s.CPUQuota > 0 {
+		opts = append(opts, oci.WithCPUCFS(s.CPUQuota, s.CPUPeriod))
+	}
+	if s.CPUShares > 0 {
+		opts = append(opts, oci.WithCPUShares(s.CPUShares))
+	}
+	if s.CPUSet != "" {
+		opts = append(opts, oci.WithCPUs(s.CPUSet))
+	}
+	return opts
+}
+
+func withMemoryReservation(n int64) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, sp *oci.Spec) error {
+		if sp.Linux.Resources.Memory == nil {
+			sp.Linux.Resources.Memory = &specs.LinuxMemory{}
+		}
+		sp.Linux.Resources.Memory.Reservation = &n
+		return nil
+	}
+}
+
+// ListContainers returns the containers whose labels include all of
+// labels, with the state of their tasks, in one round trip for the tasks.
+func (c *Client) ListContainers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error) {
+	ctx = c.Context(ctx)
+	var filters []string
+	for k, v := range labels {
+		filters = append(filters, fmt.Sprintf("labels.%q==%q", k, v))
+	}
+	list, err := c.client.ContainerService().List(ctx, strings.Join(filters, ","))
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	tasks, err := c.client.TaskService().List(ctx, &tasksapi.ListTasksRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	byID := map[string]*tasktypes.Process{}
+	for _, t := range tasks.Tasks {
+		byID[t.ID] = t
+	}
+	out := make([]ContainerInfo, 0, len(list))
+	for _, ctr := range list {
+		info := ContainerInfo{ID: ctr.ID, Labels: ctr.Labels, Image: ctr.Image, Created: ctr.CreatedAt, Status: TaskNone}
+		if t, ok := byID[ctr.ID]; ok {
+			info.PID = t.Pid
+			info.Status = taskStatus(t.Status)
+			info.ExitCode = int(t.ExitStatus)
+			if t.ExitedAt != nil {
+				info.ExitedAt = t.ExitedAt.AsTime()
+			}
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func taskStatus(s tasktypes.Status) string {
+	switch s {
+	case tasktypes.Status_RUNNING:
+		return TaskRunning
+	case tasktypes.Status_PAUSED, tasktypes.Status_PAUSING:
+		return TaskPaused
+	case tasktypes.Status_STOPPED:
+		return TaskStopped
+	case tasktypes.Status_CREATED:
+		return TaskCreated
+	}
+	return TaskNone
+}
+
+// DeleteContainer kills and deletes the container's task, then the
+// container and its snapshot. A missing container is no error.
+func (c *Client) DeleteContainer(ctx context.Context, id string) error {
+	ctx = c.Context(ctx)
+	ctr, err := c.client.LoadContainer(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return c.removeSnapshot(ctx, id)
+	}
+	if err != nil {
+		return fmt.Errorf("delete container %s: %w", id, err)
+	}
+	if err := c.deleteTask(ctx, ctr); err != nil {
+		return fmt.Errorf("delete container %s: %w", id, err)
+	}
+	if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete container %s: %w", id, err)
+	}
+	return nil
+}
+
+// removeSnapshot removes a snapshot a crash left without its container.
+func (c *Client) removeSnapshot(ctx context.Context, key string) error {
+	err := c.snapshotService().Remove(ctx, key)
+	if err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("remove snapshot %s: %w", key, err)
+	}
+	return nil
+}
+
+func (c *Client) snapshotService() interface {
+	Remove(ctx context.Context, key string) error
+} {
+	return c.client.SnapshotService(c.snapshotter)
+}
+
+// deleteTask kills the task if it still runs and deletes it.
+func (c *Client) deleteTask(ctx context.Context, ctr containerd.Container) error {
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = task.Delete(ctx, containerd.WithProcessKill)
+	if err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete task: %w", err)
+	}
+	return nil
+}
+
+// errNoTask tells callers that the container has no task to act on.
+var errNoTask = errors.New("container has no task")

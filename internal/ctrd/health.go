@@ -1,0 +1,41 @@
+package ctrd
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/content"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// HealthConfig is a Docker image's HEALTHCHECK.
+type HealthConfig struct {
+	Test          []string      `json:"Test"`
+	Interval      time.Duration `json:"Interval"`
+	Timeout       time.Duration `json:"Timeout"`
+	StartPeriod   time.Duration `json:"StartPeriod"`
+	StartInterval time.Duration `json:"StartInterval"`
+	Retries       int           `json:"Retries"`
+}
+
+// healthcheck reads the HEALTHCHECK of a Docker image config blob.
+func (c *Client) healthcheck(ctx context.Context, config ocispec.Descriptor) (*HealthConfig, error) {
+	b, err := content.ReadBlob(ctx, c.client.ContentStore(), config)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Config struct {
+			Healthcheck *HealthConfig `json:"Healthcheck"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	hc := doc.Config.Healthcheck
+	if hc == nil || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
+		return nil, nil
+	}
+	return hc, nil
+}

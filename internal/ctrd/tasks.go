@@ -1,0 +1,302 @@
+package ctrd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
+	"github.com/moby/sys/signal"
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// StartTask starts the container's process with its output appended to
+// logPath, which the shim keeps writing whether or not berth runs. A
+// stopped task left from an earlier run is deleted first.
+func (c *Client) StartTask(ctx context.Context, id, logPath string) (uint32, error) {
+	ctx = c.Context(ctx)
+	ctr, err := c.client.LoadContainer(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("start container %s: %w", id, err)
+	}
+	if err := c.deleteTask(ctx, ctr); err != nil {
+		return 0, fmt.Errorf("start container %s: %w", id, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
+		return 0, fmt.Errorf("start container %s: %w", id, err)
+	}
+	task, err := ctr.NewTask(ctx, cio.LogFile(logPath))
+	if err != nil {
+		return 0, fmt.Errorf("start container %s: %w", id, err)
+	}
+	if err := task.Start(ctx); err != nil {
+		_, _ = task.Delete(ctx, containerd.WithProcessKill)
+		return 0, fmt.Errorf("start container %s: %w", id, err)
+	}
+	return task.Pid(), nil
+}
+
+// StopTask sends the stop signal, waits up to timeout for the process to
+// exit, then kills it, and deletes the task. No task is no error.
+func (c *Client) StopTask(ctx context.Context, id, stopSignal string, timeout time.Duration) error {
+	ctx = c.Context(ctx)
+	ctr, err := c.client.LoadContainer(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stop container %s: %w", id, err)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stop container %s: %w", id, err)
+	}
+	if err := stopProcess(ctx, task, stopSignal, timeout); err != nil {
+		return fmt.Errorf("stop container %s: %w", id, err)
+	}
+	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("stop container %s: %w", id, err)
+	}
+	return nil
+}
+
+func stopProcess(ctx context.Context, task containerd.Task, stopSignal string, timeout time.Duration) error {
+	st, err := task.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Status == containerd.Stopped || st.Status == containerd.Created {
+		return nil
+	}
+	if st.Status == containerd.Paused {
+		// a paused process cannot handle its signal
+		_ = task.Resume(ctx)
+	}
+	exited, err := task.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	sig, err := parseSignal(stopSignal)
+	if err != nil {
+		return err
+	}
+	if err := task.Kill(ctx, sig); err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(timeout):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func parseSignal(s string) (syscall.Signal, error) {
+	if s == "" {
+		return syscall.SIGTERM, nil
+	}
+	sig, err := signal.ParseSignal(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid stop signal %q: %w", s, err)
+	}
+	return sig, nil
+}
+
+// Kill sends sig to the container's process.
+func (c *Client) Kill(ctx context.Context, id, sig string) error {
+	ctx = c.Context(ctx)
+	task, err := c.task(ctx, id)
+	if err != nil {
+		return fmt.Errorf("kill container %s: %w", id, err)
+	}
+	s, err := parseSignal(sig)
+	if err != nil {
+		return err
+	}
+	if err := task.Kill(ctx, s); err != nil {
+		return fmt.Errorf("kill container %s: %w", id, err)
+	}
+	return nil
+}
+
+func (c *Client) task(ctx context.Context, id string) (containerd.Task, error) {
+	ctr, err := c.client.LoadContainer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil, errNoTask
+	}
+	return task, err
+}
+
+// ExecSpec is a process to run in a running container.
+type ExecSpec struct {
+	Args   []string
+	Env    []string // added to the container's environment
+	User   string
+	Cwd    string
+	Tty    bool
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+var execSeq struct {
+	sync.Mutex
+	n int
+}
+
+// Exec runs a process in the container and returns its exit code.
+func (c *Client) Exec(ctx context.Context, id string, spec ExecSpec) (int, error) {
+	ctx = c.Context(ctx)
+	ctr, err := c.client.LoadContainer(ctx, id)
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: container is not running", id)
+	}
+	pspec, err := c.execProcess(ctx, ctr, spec)
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	ioOpts := []cio.Opt{cio.WithStreams(spec.Stdin, spec.Stdout, spec.Stderr)}
+	if spec.Tty {
+		ioOpts = append(ioOpts, cio.WithTerminal)
+	}
+	process, err := task.Exec(ctx, execID(), pspec, cio.NewCreator(ioOpts...))
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	defer process.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill)
+	exited, err := process.Wait(ctx)
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	if err := process.Start(ctx); err != nil {
+		return -1, fmt.Errorf("exec in %s: %s: %w", id, spec.Args[0], err)
+	}
+	select {
+	case st := <-exited:
+		process.IO().Wait()
+		return int(st.ExitCode()), st.Error()
+	case <-ctx.Done():
+		_ = process.Kill(context.WithoutCancel(ctx), syscall.SIGKILL)
+		return -1, ctx.Err()
+	}
+}
+
+func execID() string {
+	execSeq.Lock()
+	defer execSeq.Unlock()
+	execSeq.n++
+	return fmt.Sprintf("berth-exec-%d-%d", os.Getpid(), execSeq.n)
+}
+
+// execProcess derives the exec's process from the container's own, so it
+// has the container's environment, capabilities and user by default.
+func (c *Client) execProcess(ctx context.Context, ctr containerd.Container, spec ExecSpec) (*specs.Process, error) {
+	s, err := ctr.Spec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := ctr.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.Process.Args = spec.Args
+	s.Process.Terminal = spec.Tty
+	s.Process.Env = append(s.Process.Env, spec.Env...)
+	if spec.Cwd != "" {
+		s.Process.Cwd = spec.Cwd
+	}
+	if spec.User != "" {
+		if err := oci.WithUser(spec.User)(ctx, c.client, &info, s); err != nil {
+			return nil, err
+		}
+	}
+	return s.Process, nil
+}
+
+// Wait blocks until the container's task exits and returns its exit code.
+func (c *Client) Wait(ctx context.Context, id string) (int, error) {
+	ctx = c.Context(ctx)
+	task, err := c.task(ctx, id)
+	if err != nil {
+		return -1, fmt.Errorf("wait for %s: %w", id, err)
+	}
+	exited, err := task.Wait(ctx)
+	if err != nil {
+		return -1, fmt.Errorf("wait for %s: %w", id, err)
+	}
+	select {
+	case st := <-exited:
+		return int(st.ExitCode()), nil
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
+}
+
+// WithRootfs mounts the container's snapshot read-only in a temporary
+// directory while fn runs: new volumes are seeded from it.
+func (c *Client) WithRootfs(ctx context.Context, id string, fn func(root string) error) error {
+	ctx = c.Context(ctx)
+	ctr, err := c.client.LoadContainer(ctx, id)
+	if err != nil {
+		return fmt.Errorf("mount rootfs of %s: %w", id, err)
+	}
+	info, err := ctr.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("mount rootfs of %s: %w", id, err)
+	}
+	mounts, err := c.client.SnapshotService(info.Snapshotter).Mounts(ctx, info.SnapshotKey)
+	if err != nil {
+		return fmt.Errorf("mount rootfs of %s: %w", id, err)
+	}
+	return mount.WithReadonlyTempMount(ctx, mounts, fn)
+}
+
+// SetLabels merges labels into the container's.
+func (c *Client) SetLabels(ctx context.Context, id string, labels map[string]string) error {
+	ctx = c.Context(ctx)
+	ctr, err := c.client.LoadContainer(ctx, id)
+	if err != nil {
+		return fmt.Errorf("label container %s: %w", id, err)
+	}
+	if _, err := ctr.SetLabels(ctx, labels); err != nil {
+		return fmt.Errorf("label container %s: %w", id, err)
+	}
+	return nil
+}
+
+// IsNotFound reports whether err says that a container, task or image does
+// not exist.
+func IsNotFound(err error) bool {
+	return errdefs.IsNotFound(err) || errors.Is(err, errNoTask)
+}
