@@ -54,6 +54,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 func commands() []*cli.Command {
 	cmds := []*cli.Command{
 		configCommand(),
+		pullCommand(),
+		imagesCommand(),
+		imageCommand(),
 		versionCommand(),
 	}
 	for _, c := range cmds {

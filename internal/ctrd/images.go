@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/containerd/containerd/v2/core/snapshots"
 	"slices"
 	"strings"
 	"time"
@@ -191,6 +192,9 @@ func (c *Client) imageSize(ctx context.Context, img containerd.Image, spec ocisp
 // Tests use it to leave containerd as they found it.
 func (c *Client) DeleteNamespace(ctx context.Context) error {
 	ctx = c.Context(ctx)
+	if err := c.deleteContainers(ctx); err != nil {
+		return fmt.Errorf("delete namespace %s: %w", c.namespace, err)
+	}
 	is := c.client.ImageService()
 	imgs, err := is.List(ctx)
 	if err != nil {
@@ -213,6 +217,9 @@ func (c *Client) DeleteNamespace(ctx context.Context) error {
 		if err := cs.Abort(ctx, st.Ref); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("delete namespace %s: abort ingest %s: %w", c.namespace, st.Ref, err)
 		}
+	}
+	if err := c.removeSnapshots(ctx); err != nil {
+		return fmt.Errorf("delete namespace %s: %w", c.namespace, err)
 	}
 	err = c.client.NamespaceService().Delete(ctx, c.namespace)
 	if err != nil && !errdefs.IsNotFound(err) {
@@ -245,4 +252,50 @@ func (c *Client) dropLeases(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("collect garbage: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// deleteContainers removes every container of the namespace with its task.
+func (c *Client) deleteContainers(ctx context.Context) error {
+	list, err := c.client.ContainerService().List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ctr := range list {
+		if err := c.DeleteContainer(ctx, ctr.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeSnapshots removes the snapshots nothing references any more, leaves
+// first, so that a crashed test leaves no layers behind.
+func (c *Client) removeSnapshots(ctx context.Context) error {
+	sn := c.client.SnapshotService(c.snapshotter)
+	for round := 0; round < 64; round++ {
+		parents := map[string]bool{}
+		var all []string
+		err := sn.Walk(ctx, func(_ context.Context, info snapshots.Info) error {
+			all = append(all, info.Name)
+			if info.Parent != "" {
+				parents[info.Parent] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(all) == 0 {
+			return nil
+		}
+		for _, name := range all {
+			if parents[name] {
+				continue
+			}
+			if err := sn.Remove(ctx, name); err != nil && !errdefs.IsNotFound(err) {
+				return fmt.Errorf("remove snapshot %s: %w", name, err)
+			}
+		}
+	}
+	return nil
 }

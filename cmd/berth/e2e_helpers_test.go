@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/testenv"
+)
+
+// e2e is one end-to-end test's world: its own containerd namespace, data
+// root and project directory, all removed when the test ends.
+type e2e struct {
+	t         *testing.T
+	namespace string
+	dataRoot  string
+	dir       string
+}
+
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	testenv.RequireRoot(t)
+	testenv.RequireContainerd(t, "")
+	e := &e2e{t: t, namespace: "berth-e2e-" + randomHex(4), dataRoot: t.TempDir(), dir: t.TempDir()}
+	t.Cleanup(e.cleanup)
+	return e
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// client connects to containerd in the test's namespace.
+func (e *e2e) client() *ctrd.Client {
+	e.t.Helper()
+	c, err := ctrd.Connect(context.Background(), ctrd.Options{Address: testenv.ContainerdAddress(), Namespace: e.namespace})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *e2e) cleanup() {
+	c, err := ctrd.Connect(context.Background(), ctrd.Options{Address: testenv.ContainerdAddress(), Namespace: e.namespace})
+	if err != nil {
+		e.t.Errorf("cleanup: %v", err)
+		return
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.DeleteNamespace(ctx); err != nil {
+		e.t.Errorf("cleanup: %v", err)
+	}
+}
+
+// writeFile writes a file of the project directory.
+func (e *e2e) writeFile(name, content string) string {
+	e.t.Helper()
+	path := filepath.Join(e.dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return path
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// berth runs the CLI in-process from the project directory with the
+// test's namespace and data root.
+func (e *e2e) berth(args ...string) result {
+	e.t.Helper()
+	e.t.Chdir(e.dir)
+	var stdout, stderr bytes.Buffer
+	full := append([]string{"berth", "--namespace", e.namespace, "--data-root", e.dataRoot, "--address", testenv.ContainerdAddress(), "--progress", "plain"}, args...)
+	code := run(context.Background(), full, &stdout, &stderr)
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// mustBerth runs berth and fails the test unless it exits 0.
+func (e *e2e) mustBerth(args ...string) result {
+	e.t.Helper()
+	r := e.berth(args...)
+	if r.code != 0 {
+		e.t.Fatalf("berth %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}

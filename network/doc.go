@@ -1,0 +1,52 @@
+// Package network owns berth's private virtual networks: one Linux bridge per network,
+// driven through the CNI plugins (bridge, host-local, portmap, firewall, tuning) with
+// github.com/containerd/go-cni, plus the few host firewall rules the plugins do not make.
+// It knows nothing of compose: the reconciler converts compose networks to a Spec.
+//
+// # API
+//
+//	m, err := NewManager(Config{DataRoot: root})
+//	n, err := m.Ensure(ctx, Spec{Name: "proj_default"})   // idempotent
+//	path, err := m.CreateNetNS(containerID)                 // /run/berth/netns/<root-id>/<containerID>
+//	ifaces, ports, err := m.Attach(ctx, path, AttachRequest{...})
+//	err = m.Detach(ctx, path, AttachRequest{...})           // CNI DEL, sweeps, deletes the netns
+//	err = m.Remove(ctx, "proj_default")                     // ErrInUse while attached
+//
+// # State
+//
+// Everything lives under DataRoot/networks: one JSON file per network (<name>.json), one
+// per attached container (attachments/<containerID>.json) and host-local's leases
+// (ipam/<cni-name>/). Files are replaced by an atomic rename under the data root's file
+// lock (DataRoot/networks/lock). Attachment records are written before the first CNI ADD,
+// so a crash mid-attach leaves a record that Detach can clean up after.
+//
+// # Names
+//
+// A network's bridge is br-<12 hex of sha256(DataRoot, name)> unless Spec.BridgeName
+// overrides it, and its CNI network name (which keys CNI's result cache, the plugins'
+// iptables chains and comments, and host-local's lease directory) is berth-<same hex>:
+// two data roots that both have "proj_default" never share a bridge, a chain or a lease.
+// Interfaces in the container are eth0, eth1, … in the order Docker uses: higher
+// Attachment.Priority first, ties by network name. The first non-internal network
+// carries the default route and the published ports.
+//
+// # Host-wide coordination
+//
+// Subnets are allocated under /run/berth/subnets.lock, and Ensure creates the bridge
+// (with its gateway address) before it lets go of the lock: the bridge's connected route
+// is how every other data root, and any other tool, sees that the subnet is taken.
+// Published ports are checked and mapped under /run/berth/ports.lock, because a port
+// published through portmap's DNAT has no listening socket that a later probe would hit.
+//
+// # Firewall
+//
+// Isolation between networks is the firewall plugin's "same-bridge" ingress policy; its
+// CNI-ISOLATION rules outlive CNI DEL (and parallel ADDs can duplicate them), so Remove
+// deletes every copy that names the network's bridge. Internal networks get no default
+// route, no masquerading, and two DROP rules in berth's own BERTH-INTERNAL chain, jumped
+// from the mangle table's FORWARD chain: mangle runs before filter, so the firewall
+// plugin's ACCEPT rules, which it inserts at the top of filter's FORWARD on first use,
+// cannot overtake them. The chain and its jump go when the last internal network does.
+// The plugins' shared chains (CNI-FORWARD, CNI-HOSTPORT-*, CNI-ISOLATION-STAGE-*) are
+// left in place: other CNI users on the host share them.
+package network
