@@ -44,12 +44,12 @@ func TestConfigGolden(t *testing.T) {
 }
 
 type goldenCase struct {
-	env       [][2]string
-	dir       string
-	stdin     string
-	args      []string
-	cat       []string
-	wantCode  int
+	env      [][2]string
+	dir      string
+	stdin    string
+	args     []string
+	cat      []string
+	wantCode int
 }
 
 func runGolden(t *testing.T, src string) {
