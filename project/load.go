@@ -34,6 +34,8 @@ type LoadOptions struct {
 	KeepEnvFiles bool
 	// Services restricts the project to these services (and what they need).
 	Services []string
+	// NoDeps leaves the dependencies of Services out.
+	NoDeps bool
 	// All keeps resources no selected service uses (networks, volumes).
 	All bool
 	// Environ replaces the process environment when not nil (tests).
@@ -59,7 +61,11 @@ func Load(ctx context.Context, opts LoadOptions) (*types.Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err = p.WithSelectedServices(opts.Services)
+	var depOpts []types.DependencyOption
+	if opts.NoDeps {
+		depOpts = append(depOpts, types.IgnoreDependencies)
+	}
+	p, err = p.WithSelectedServices(opts.Services, depOpts...)
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 func commands() []*cli.Command {
 	cmds := []*cli.Command{
 		configCommand(),
+		upCommand(),
+		downCommand(),
 		pullCommand(),
 		imagesCommand(),
 		imageCommand(),

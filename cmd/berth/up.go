@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/urfave/cli/v2"
+
+	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service"
+	"github.com/berth-dev/berth/volumes"
+)
+
+func upCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "up",
+		Usage:     "Create and start the project's networks, volumes and containers",
+		UsageText: "berth up [OPTIONS] [SERVICE...]",
+		Description: "Converges the project to the Compose file: creates what is missing, recreates containers whose\n" +
+			"configuration or image changed, starts what is stopped, in dependency order and in parallel where\n" +
+			"the graph allows. A second 'up' with nothing changed touches nothing.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run containers in the background"},
+			&cli.BoolFlag{Name: "force-recreate", Usage: "recreate containers even if their configuration and image haven't changed"},
+			&cli.BoolFlag{Name: "no-recreate", Usage: "if containers already exist, don't recreate them"},
+			&cli.BoolFlag{Name: "always-recreate-deps", Usage: "recreate dependent containers"},
+			&cli.BoolFlag{Name: "remove-orphans", Usage: "remove containers for services not defined in the Compose file"},
+			&cli.BoolFlag{Name: "no-start", Usage: "don't start the services after creating them"},
+			&cli.BoolFlag{Name: "no-deps", Usage: "don't start linked services"},
+			&cli.StringFlag{Name: "pull", Usage: "pull image before running: `POLICY` always, missing or never"},
+			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, Value: -1, Usage: "shutdown timeout in `SECONDS` for containers being replaced"},
+			&cli.BoolFlag{Name: "wait", Usage: "wait for services to be running|healthy; implies detached mode"},
+			&cli.IntFlag{Name: "wait-timeout", Usage: "maximum duration in `SECONDS` to wait for the project to be running|healthy"},
+			&cli.StringSliceFlag{Name: "scale", Usage: "scale SERVICE to NUM instances (`SERVICE=NUM`); overrides the scale setting in the Compose file"},
+		},
+		Action: runUp,
+	}
+}
+
+func runUp(c *cli.Context) error {
+	opts := loadOptions(c)
+	opts.Services = c.Args().Slice()
+	opts.NoDeps = c.Bool("no-deps")
+	p, err := project.Load(c.Context, opts)
+	if err != nil {
+		return err
+	}
+	req, err := upRequest(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Context
+	if secs := c.Int("wait-timeout"); secs > 0 {
+		var cancel func()
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(secs)*time.Second)
+		defer cancel()
+	}
+	eng, done, err := newEngine(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	plan, err := eng.Up(ctx, p, req)
+	if req.DryRun && plan != nil {
+		printPlan(c, plan)
+	}
+	if err != nil {
+		return err
+	}
+	if !c.Bool("detach") && !req.Wait && !req.DryRun {
+		fmt.Fprintln(c.App.ErrWriter, "note: attached mode is not available yet; the containers run in the background (use 'berth logs' and 'berth down')")
+	}
+	return nil
+}
+
+func upRequest(c *cli.Context) (service.UpRequest, error) {
+	req := service.UpRequest{
+		UpOptions: service.UpOptions{
+			ForceRecreate:      c.Bool("force-recreate"),
+			NoRecreate:         c.Bool("no-recreate"),
+			AlwaysRecreateDeps: c.Bool("always-recreate-deps"),
+			RemoveOrphans:      c.Bool("remove-orphans"),
+			NoStart:            c.Bool("no-start"),
+			Wait:               c.Bool("wait"),
+		},
+		Pull:   c.String("pull"),
+		DryRun: c.Bool(flagDryRun),
+	}
+	if req.ForceRecreate && req.NoRecreate {
+		return req, usageErr{fmt.Errorf("--force-recreate and --no-recreate are incompatible")}
+	}
+	switch req.Pull {
+	case "", "always", "missing", "never":
+	default:
+		return req, usageErr{fmt.Errorf("invalid --pull %q: use always, missing or never", req.Pull)}
+	}
+	if t := c.Int("timeout"); t >= 0 {
+		d := time.Duration(t) * time.Second
+		req.Timeout = &d
+	}
+	scale, err := parseScale(c.StringSlice("scale"))
+	req.Scale = scale
+	return req, err
+}
+
+func parseScale(values []string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, v := range values {
+		name, num, ok := strings.Cut(v, "=")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil || n < 0 || name == "" {
+			return nil, usageErr{fmt.Errorf("invalid --scale %q: use SERVICE=NUM", v)}
+		}
+		out[name] = n
+	}
+	return out, nil
+}
+
+func printPlan(c *cli.Context, plan *service.Plan) {
+	w := c.App.Writer
+	if len(plan.Ops) == 0 {
+		fmt.Fprintln(w, "dry run: nothing to do, the project is up to date")
+		return
+	}
+	fmt.Fprintln(w, "dry run: berth would do this, each step once the steps in [] are done:")
+	fmt.Fprint(w, plan.String())
+}
+
+func downCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "down",
+		Usage:     "Stop and remove the project's containers and networks",
+		UsageText: "berth down [OPTIONS]",
+		Description: "Stops every container of the project (dependents first, independent services in parallel), removes\n" +
+			"them, their network namespaces and addresses, and the project's networks. -v also removes its named\n" +
+			"volumes (never external ones). It works from the containers' labels, so it also cleans up after a crash.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "remove named volumes declared in the volumes section and anonymous volumes"},
+			&cli.BoolFlag{Name: "remove-orphans", Usage: "remove containers for services not defined in the Compose file"},
+			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, Value: -1, Usage: "shutdown timeout in `SECONDS`"},
+			&cli.StringFlag{Name: "rmi", Usage: "remove images used by services: `TYPE` local or all"},
+		},
+		Action: runDown,
+	}
+}
+
+func runDown(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErr{fmt.Errorf("down takes no service names; use 'berth rm -s SERVICE'")}
+	}
+	p, name, err := projectForDown(c)
+	if err != nil {
+		return err
+	}
+	req := service.DownRequest{Project: p, RemoveOrphans: c.Bool("remove-orphans"), Volumes: c.Bool("volumes"), DryRun: c.Bool(flagDryRun)}
+	if t := c.Int("timeout"); t >= 0 {
+		d := time.Duration(t) * time.Second
+		req.Timeout = &d
+	}
+	eng, done, err := newEngine(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	plan, err := eng.Down(c.Context, name, req)
+	if req.DryRun && plan != nil {
+		printPlan(c, plan)
+	}
+	return err
+}
+
+// projectForDown loads the Compose file; with -p and no file, down works
+// from labels alone, as the labels are the source of truth.
+func projectForDown(c *cli.Context) (*types.Project, string, error) {
+	opts := loadOptions(c)
+	opts.All = true
+	p, err := project.Load(c.Context, opts)
+	if err == nil {
+		return p, p.Name, nil
+	}
+	if name := c.String(flagProject); name != "" && errors.Is(err, project.ErrNoConfigFile) {
+		return nil, name, project.ValidateName(name)
+	}
+	return nil, "", err
+}
+
+// newEngine wires containerd, the networks and the volumes together.
+func newEngine(c *cli.Context) (*service.Engine, func(), error) {
+	client, err := connect(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	dataRoot := c.String(flagDataRoot)
+	cniPath, err := network.FindCNIPath(c.String(flagCNIPath))
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	nets, err := network.NewManager(network.Config{DataRoot: dataRoot, CNIPath: cniPath})
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	disp, err := display(c, false)
+	if err != nil {
+		client.Close()
+		return nil, nil, usageErr{err}
+	}
+	eng := &service.Engine{
+		Runtime:   client,
+		Networks:  nets,
+		Volumes:   volumes.NewManager(dataRoot),
+		DataRoot:  dataRoot,
+		Namespace: client.Namespace(),
+		Events:    disp,
+		Warn:      func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
+	}
+	return eng, func() { disp.Stop(); client.Close() }, nil
+}

@@ -1,0 +1,288 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/volumes"
+)
+
+// Labels berth adds to remember what it must undo for a container.
+const (
+	LabelNetNS     = "berth.netns"
+	LabelAnonymous = "berth.anonymous-volume"
+)
+
+// undo collects the clean-up of a half-done creation; it runs in reverse
+// order unless the creation succeeded.
+type undo []func()
+
+func (u *undo) add(f func()) { *u = append(*u, f) }
+
+func (u undo) run() {
+	for i := len(u) - 1; i >= 0; i-- {
+		u[i]()
+	}
+}
+
+// createContainer makes one replica: volumes, network namespace and
+// interfaces, generated /etc files, the container itself, then seeds new
+// volumes. Whatever fails leaves nothing behind.
+func (r *upRunner) createContainer(ctx context.Context, service string, number int, name string) (err error) {
+	s := r.p.Services[service]
+	img, ok := r.images[service]
+	if !ok {
+		return fmt.Errorf("service %q: image %s is not present", service, project.ImageName(r.p.Name, s))
+	}
+	var cleanup undo
+	defer func() {
+		if err != nil {
+			cleanup.run()
+		}
+	}()
+	mounts, seeds, err := r.prepareMounts(s, name, &cleanup)
+	if err != nil {
+		return err
+	}
+	netns, attach, err := r.prepareNetwork(ctx, s, name, &cleanup)
+	if err != nil {
+		return err
+	}
+	etc, err := r.e.writeEtcFiles(r.p, s, name, attach)
+	if err != nil {
+		return err
+	}
+	cleanup.add(func() { _ = os.RemoveAll(r.e.containerDir(name)) })
+	hash, err := project.ServiceHash(s)
+	if err != nil {
+		return err
+	}
+	spec, warnings, err := buildSpec(specInput{Project: r.p, Service: s, Number: number, Name: name,
+		Image: img, Hash: hash, Deps: serviceDeps(r.g, service), Mounts: append(etc, mounts...)})
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		r.e.warn(w)
+	}
+	spec.NetNSPath = netns
+	if hc := effectiveHealthCheck(s.HealthCheck, img.Healthcheck); hc != nil {
+		spec.Labels[LabelHealthcheck] = hc.label()
+	}
+	spec.Labels[LabelNetNS] = netns
+	spec.Labels[LabelNetworks] = strings.Join(attachNames(attach), ",")
+	if err := r.e.Runtime.CreateContainer(ctx, spec); err != nil {
+		return fmt.Errorf("service %q: %w", service, err)
+	}
+	cleanup.add(func() { _ = r.e.Runtime.DeleteContainer(context.WithoutCancel(ctx), name) })
+	return r.seedVolumes(ctx, name, seeds)
+}
+
+// seed is a new, empty volume to fill from the image at a path.
+type seed struct {
+	volume volumes.Volume
+	target string
+}
+
+// prepareMounts creates anonymous volumes and resolves every mount.
+func (r *upRunner) prepareMounts(s types.ServiceConfig, name string, cleanup *undo) ([]specs.Mount, []seed, error) {
+	vms, warnings, err := serviceMounts(r.p, s, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, w := range warnings {
+		r.e.warn(w)
+	}
+	var mounts []specs.Mount
+	var seeds []seed
+	for _, m := range vms {
+		host := ""
+		if m.Kind == "volume" {
+			v, isNew, err := r.volumeFor(m, name)
+			if err != nil {
+				return nil, nil, fmt.Errorf("service %q: %w", s.Name, err)
+			}
+			if isNew && m.Anon {
+				cleanup.add(func() { _ = r.e.Volumes.Remove(v.Name) })
+			}
+			if empty, _ := r.e.Volumes.IsEmpty(v); empty && !m.NoCopy {
+				seeds = append(seeds, seed{volume: v, target: m.Target})
+			}
+			host = v.Mountpoint
+		}
+		om, err := ociMount(m, host)
+		if err != nil {
+			return nil, nil, fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		mounts = append(mounts, om)
+	}
+	return mounts, seeds, nil
+}
+
+// volumeFor returns the volume a mount uses, creating anonymous ones.
+func (r *upRunner) volumeFor(m volumeMount, container string) (volumes.Volume, bool, error) {
+	if !m.Anon {
+		v, err := r.e.Volumes.Get(m.Volume)
+		return v, false, err
+	}
+	return r.e.Volumes.Create(volumes.Spec{Name: m.Volume, Labels: map[string]string{
+		project.LabelProject: r.p.Name,
+		LabelAnonymous:       container,
+	}})
+}
+
+// seedVolumes copies the image's content into new volumes, as Docker does.
+func (r *upRunner) seedVolumes(ctx context.Context, name string, seeds []seed) error {
+	if len(seeds) == 0 {
+		return nil
+	}
+	return r.e.Runtime.WithRootfs(ctx, name, func(root string) error {
+		for _, sd := range seeds {
+			if err := volumes.Seed(root, sd.target, sd.volume.Mountpoint); err != nil {
+				return fmt.Errorf("volume %q: %w", sd.volume.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// prepareNetwork gives the container its network namespace and attaches it
+// to its networks, as network_mode says.
+func (r *upRunner) prepareNetwork(ctx context.Context, s types.ServiceConfig, name string, cleanup *undo) (string, network.AttachRequest, error) {
+	mode := s.NetworkMode
+	switch {
+	case mode == "host":
+		return "host", network.AttachRequest{}, nil
+	case strings.HasPrefix(mode, "service:"):
+		target := project.ContainerName(r.p.Name, r.p.Services[strings.TrimPrefix(mode, "service:")], 1)
+		path, err := r.e.netnsOf(ctx, target)
+		return path, network.AttachRequest{}, err
+	case strings.HasPrefix(mode, "container:"):
+		path, err := r.e.netnsOf(ctx, strings.TrimPrefix(mode, "container:"))
+		return path, network.AttachRequest{}, err
+	}
+	path, err := r.e.Networks.CreateNetNS(name)
+	if err != nil {
+		return "", network.AttachRequest{}, fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	req := network.AttachRequest{ContainerID: name}
+	if mode != "none" {
+		if req, err = attachRequest(r.p, s, name); err != nil {
+			_ = r.e.Networks.Detach(context.WithoutCancel(ctx), path, network.AttachRequest{ContainerID: name})
+			return "", req, err
+		}
+	}
+	if _, _, err := r.e.Networks.Attach(ctx, path, req); err != nil {
+		_ = r.e.Networks.Detach(context.WithoutCancel(ctx), path, req)
+		return "", req, fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	cleanup.add(func() { _ = r.e.Networks.Detach(context.WithoutCancel(ctx), path, req) })
+	return path, req, nil
+}
+
+// netnsOf finds the network namespace of another container by its label.
+func (e *Engine) netnsOf(ctx context.Context, containerName string) (string, error) {
+	infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: containerName})
+	if err != nil {
+		return "", err
+	}
+	for _, info := range infos {
+		if ns := info.Labels[LabelNetNS]; ns != "" {
+			return ns, nil
+		}
+	}
+	return "", fmt.Errorf("network_mode: container %s not found or has no network namespace", containerName)
+}
+
+func attachNames(req network.AttachRequest) []string {
+	var out []string
+	for _, a := range req.Networks {
+		out = append(out, a.Network)
+	}
+	return out
+}
+
+// startContainer starts the container's task.
+func (e *Engine) startContainer(ctx context.Context, name string) error {
+	if err := os.MkdirAll(e.containerDir(name), 0o700); err != nil {
+		return err
+	}
+	_, err := e.Runtime.StartTask(ctx, name, e.logPath(name))
+	return err
+}
+
+// removeContainer stops the container with its stop signal and grace
+// period, deletes it, detaches it from its networks and removes its
+// generated files; anonymous volumes go too unless the container is being
+// recreated.
+func (e *Engine) removeContainer(ctx context.Context, c Container, timeout *time.Duration, keepAnon bool) error {
+	grace := defaultStopGrace
+	if d, err := time.ParseDuration(c.Labels[LabelStopTimeout]); err == nil {
+		grace = d
+	}
+	if timeout != nil {
+		grace = *timeout
+	}
+	if err := e.Runtime.StopTask(ctx, c.ID, c.Labels[LabelStopSignal], grace); err != nil {
+		return err
+	}
+	if err := e.Runtime.DeleteContainer(ctx, c.ID); err != nil {
+		return err
+	}
+	if err := e.detach(ctx, c); err != nil {
+		return err
+	}
+	if !keepAnon {
+		if err := e.removeAnonymousVolumes(c.Name); err != nil {
+			return err
+		}
+	}
+	if err := os.RemoveAll(e.containerDir(c.Name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// detach releases the container's network namespace and addresses; the
+// request is rebuilt from labels, so no Compose file is needed.
+func (e *Engine) detach(ctx context.Context, c Container) error {
+	ns := c.Labels[LabelNetNS]
+	if ns == "" || ns == "host" || !strings.HasPrefix(ns, "/") {
+		return nil
+	}
+	owner := c.Name
+	if !strings.HasSuffix(ns, "/"+owner) {
+		return nil // joined another container's namespace: not ours to free
+	}
+	req := network.AttachRequest{ContainerID: c.Name}
+	for _, n := range strings.Split(c.Labels[LabelNetworks], ",") {
+		if n != "" {
+			req.Networks = append(req.Networks, network.Attachment{Network: n})
+		}
+	}
+	return e.Networks.Detach(ctx, ns, req)
+}
+
+func (e *Engine) removeAnonymousVolumes(container string) error {
+	vols, err := e.Volumes.List()
+	if err != nil {
+		return err
+	}
+	for _, v := range vols {
+		if v.Labels[LabelAnonymous] == container {
+			if err := e.Volumes.Remove(v.Name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/project"
+)
+
+// DownRequest is `down` with its flags.
+type DownRequest struct {
+	// Project is the loaded Compose file, or nil when down works from
+	// labels alone (-p NAME without a file).
+	Project       *types.Project
+	RemoveOrphans bool
+	Volumes       bool
+	Timeout       *time.Duration
+	DryRun        bool
+}
+
+// Down stops and removes the project's containers, dependents first and
+// independent services in parallel, then its networks and, with -v, its
+// volumes. It works from labels, so a crashed or half-made project goes
+// too.
+func (e *Engine) Down(ctx context.Context, projectName string, req DownRequest) (*Plan, error) {
+	unlock, err := e.lock(ctx, projectName)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	observed, err := e.observe(ctx, projectName)
+	if err != nil {
+		return nil, err
+	}
+	nets, vols, err := e.projectResources(projectName)
+	if err != nil {
+		return nil, err
+	}
+	opts := DownOptions{RemoveOrphans: req.RemoveOrphans, Networks: nets}
+	if req.Volumes {
+		opts.Volumes = vols
+	}
+	if req.Project != nil {
+		opts.Services = append(req.Project.ServiceNames(), req.Project.DisabledServiceNames()...)
+	}
+	plan := PlanDown(observed, opts)
+	if req.DryRun {
+		return plan, nil
+	}
+	r := &downRunner{e: e, observed: observed, timeout: req.Timeout}
+	if err := Execute(ctx, plan, r, e.parallel(), e.Events); err != nil {
+		return plan, err
+	}
+	return plan, e.sweep(ctx, projectName)
+}
+
+type downRunner struct {
+	e        *Engine
+	observed Observed
+	timeout  *time.Duration
+}
+
+func (r *downRunner) Run(ctx context.Context, op *Op) error {
+	switch op.Resource {
+	case ResContainer:
+		for _, c := range r.observed.Containers {
+			if c.Name == op.Name {
+				return r.e.removeContainer(ctx, c, r.timeout, false)
+			}
+		}
+		return nil
+	case ResNetwork:
+		return r.e.Networks.Remove(ctx, op.Name)
+	case ResVolume:
+		return r.e.Volumes.Remove(op.Name)
+	}
+	return fmt.Errorf("unknown operation %s", op)
+}
+
+// sweep removes what a crash can leave without a container to find it by:
+// anonymous volumes whose container is gone.
+func (e *Engine) sweep(ctx context.Context, projectName string) error {
+	infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelProject: projectName})
+	if err != nil {
+		return err
+	}
+	alive := map[string]bool{}
+	for _, info := range infos {
+		alive[fromInfo(info).Name] = true
+	}
+	vols, err := e.Volumes.List()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, v := range vols {
+		owner := v.Labels[LabelAnonymous]
+		if owner != "" && v.Labels[project.LabelProject] == projectName && !alive[owner] {
+			errs = append(errs, e.Volumes.Remove(v.Name))
+		}
+	}
+	return errors.Join(errs...)
+}

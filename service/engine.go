@@ -1,0 +1,170 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/volumes"
+)
+
+// Runtime is what the reconciler needs of containerd; *ctrd.Client
+// implements it and tests swap in fakes.
+type Runtime interface {
+	ListContainers(ctx context.Context, labels map[string]string) ([]ctrd.ContainerInfo, error)
+	ImageConfig(ctx context.Context, ref string) (ctrd.ImageInfo, error)
+	PullAll(ctx context.Context, refs []string, sink progress.Sink) error
+	CreateContainer(ctx context.Context, spec ctrd.ContainerSpec) error
+	StartTask(ctx context.Context, id, logPath string) (uint32, error)
+	StopTask(ctx context.Context, id, signal string, timeout time.Duration) error
+	DeleteContainer(ctx context.Context, id string) error
+	Exec(ctx context.Context, id string, spec ctrd.ExecSpec) (int, error)
+	Wait(ctx context.Context, id string) (int, error)
+	WithRootfs(ctx context.Context, id string, fn func(root string) error) error
+}
+
+// Networks is what the reconciler needs of the network package.
+type Networks interface {
+	Ensure(ctx context.Context, spec network.Spec) (network.Network, error)
+	List() ([]network.Network, error)
+	Remove(ctx context.Context, name string) error
+	CreateNetNS(containerID string) (string, error)
+	Attach(ctx context.Context, nsPath string, req network.AttachRequest) ([]network.Interface, []network.PortMapping, error)
+	Detach(ctx context.Context, nsPath string, req network.AttachRequest) error
+}
+
+// Engine reconciles projects with containerd, the networks and the volumes.
+type Engine struct {
+	Runtime  Runtime
+	Networks Networks
+	Volumes  *volumes.Manager
+	// DataRoot holds berth's state; container files live under
+	// DataRoot/containers/<namespace>.
+	DataRoot  string
+	Namespace string
+	Events    progress.Sink
+	// Warn receives one line per thing berth cannot honour.
+	Warn func(string)
+	// Parallel bounds how many operations run at once.
+	Parallel int
+}
+
+func (e *Engine) warn(msg string) {
+	if e.Warn != nil {
+		e.Warn(msg)
+	}
+}
+
+func (e *Engine) parallel() int {
+	if e.Parallel > 0 {
+		return e.Parallel
+	}
+	return 16
+}
+
+// containerDir holds a container's generated files (hosts, resolv.conf)
+// and its log.
+func (e *Engine) containerDir(name string) string {
+	return filepath.Join(e.DataRoot, "containers", e.Namespace, name)
+}
+
+func (e *Engine) logPath(name string) string {
+	return filepath.Join(e.containerDir(name), "console.log")
+}
+
+// lock serialises up and down of one project: one lock per project, never
+// a global one, so two projects proceed in parallel.
+func (e *Engine) lock(ctx context.Context, projectName string) (func(), error) {
+	if err := project.ValidateName(projectName); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(e.DataRoot, "projects", e.Namespace)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lock project %q: %w", projectName, err)
+	}
+	if err := os.Chmod(e.DataRoot, 0o700); err != nil {
+		return nil, fmt.Errorf("lock project %q: %w", projectName, err)
+	}
+	fl := flock.New(filepath.Join(dir, projectName+".lock"))
+	ok, err := fl.TryLockContext(ctx, 50*time.Millisecond)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("lock project %q: %w", projectName, err)
+	}
+	return func() { _ = fl.Unlock() }, nil
+}
+
+// observe reads what exists of the project: its containers by label, its
+// networks and volumes from their managers.
+func (e *Engine) observe(ctx context.Context, projectName string) (Observed, error) {
+	infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelProject: projectName})
+	if err != nil {
+		return Observed{}, err
+	}
+	o := Observed{Networks: map[string]bool{}, Volumes: map[string]bool{}}
+	for _, info := range infos {
+		o.Containers = append(o.Containers, fromInfo(info))
+	}
+	nets, err := e.Networks.List()
+	if err != nil {
+		return Observed{}, err
+	}
+	for _, n := range nets {
+		o.Networks[n.Name] = true
+	}
+	vols, err := e.Volumes.List()
+	if err != nil {
+		return Observed{}, err
+	}
+	for _, v := range vols {
+		o.Volumes[v.Name] = true
+	}
+	return o, nil
+}
+
+func fromInfo(info ctrd.ContainerInfo) Container {
+	c := containerFromLabels(info.ID, info.Labels)
+	c.Image, c.PID, c.Created, c.ExitCode = info.Image, info.PID, info.Created, info.ExitCode
+	switch info.Status {
+	case ctrd.TaskRunning:
+		c.State = StateRunning
+	case ctrd.TaskPaused:
+		c.State = StatePaused
+	case ctrd.TaskStopped:
+		c.State = StateExited
+	default:
+		c.State = StateCreated
+	}
+	return c
+}
+
+// projectResources lists the networks and volumes that carry the project's
+// label: what down removes.
+func (e *Engine) projectResources(projectName string) (nets, vols []string, err error) {
+	ns, err := e.Networks.List()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range ns {
+		if n.Labels[project.LabelProject] == projectName {
+			nets = append(nets, n.Name)
+		}
+	}
+	vs, err := e.Volumes.List()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, v := range vs {
+		if v.Labels[project.LabelProject] == projectName {
+			vols = append(vols, v.Name)
+		}
+	}
+	return nets, vols, nil
+}

@@ -1,0 +1,151 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/project"
+)
+
+// UpRequest is `up` with its flags.
+type UpRequest struct {
+	UpOptions
+	// Scale overrides replicas per service (--scale).
+	Scale map[string]int
+	// Pull is --pull: "" follows each service's pull_policy; always,
+	// missing or never override it.
+	Pull string
+	// Timeout overrides stop_grace_period for containers up recreates.
+	Timeout *time.Duration
+	// DryRun plans and returns without changing anything.
+	DryRun bool
+}
+
+// Up converges the project's containers, networks and volumes to the model
+// and returns the plan it carried out.
+func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan, error) {
+	if err := project.ValidateName(p.Name); err != nil {
+		return nil, err
+	}
+	g, err := project.NewGraph(p)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := e.lock(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	images, err := e.ensureImages(ctx, p, req.Pull, req.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	observed, err := e.observe(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]string{}
+	for name, info := range images {
+		ids[name] = info.ID
+	}
+	desired, err := DesiredState(p, g, ids, req.Scale)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := PlanUp(desired, observed, req.UpOptions)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range plan.Warnings {
+		e.warn(w)
+	}
+	if req.DryRun {
+		return plan, nil
+	}
+	r := &upRunner{e: e, p: p, g: g, images: images, observed: observed, timeout: req.Timeout}
+	return plan, Execute(ctx, plan, r, e.parallel(), e.Events)
+}
+
+// ensureImages makes sure every selected service's image is present,
+// pulling per pull_policy (or --pull), and returns their configs.
+func (e *Engine) ensureImages(ctx context.Context, p *types.Project, pull string, dryRun bool) (map[string]ctrd.ImageInfo, error) {
+	var toPull []string
+	for _, name := range p.ServiceNames() {
+		s := p.Services[name]
+		policy := s.PullPolicy
+		if pull != "" {
+			policy = pull
+		}
+		ref := project.ImageName(p.Name, s)
+		need, err := e.needsPull(ctx, s, ref, policy)
+		if err != nil {
+			return nil, err
+		}
+		if need && !slices.Contains(toPull, ref) {
+			toPull = append(toPull, ref)
+		}
+	}
+	if len(toPull) > 0 && !dryRun {
+		if err := e.Runtime.PullAll(ctx, toPull, e.Events); err != nil {
+			return nil, err
+		}
+	}
+	return e.imageConfigs(ctx, p)
+}
+
+// needsPull applies one service's pull policy.
+func (e *Engine) needsPull(ctx context.Context, s types.ServiceConfig, ref, policy string) (bool, error) {
+	_, err := e.Runtime.ImageConfig(ctx, ref)
+	missing := errors.Is(err, ctrd.ErrImageNotFound)
+	if err != nil && !missing {
+		return false, err
+	}
+	switch policy {
+	case types.PullPolicyAlways:
+		return true, nil
+	case types.PullPolicyNever:
+		if missing {
+			return false, fmt.Errorf("service %q: image %s is not present and pull_policy is never", s.Name, ref)
+		}
+		return false, nil
+	case types.PullPolicyBuild:
+		return false, fmt.Errorf("service %q: pull_policy build: building images is not supported yet", s.Name)
+	}
+	if missing && s.Image == "" {
+		return false, fmt.Errorf("service %q has no image: and building images (build:) is not supported yet: build it elsewhere and load it with 'berth image load'", s.Name)
+	}
+	return missing, nil
+}
+
+// imageConfigs reads every selected service's image config in parallel.
+func (e *Engine) imageConfigs(ctx context.Context, p *types.Project) (map[string]ctrd.ImageInfo, error) {
+	var mu sync.Mutex
+	out := map[string]ctrd.ImageInfo{}
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(8)
+	for _, name := range p.ServiceNames() {
+		s := p.Services[name]
+		eg.Go(func() error {
+			info, err := e.Runtime.ImageConfig(ctx, project.ImageName(p.Name, s))
+			if errors.Is(err, ctrd.ErrImageNotFound) {
+				return nil // dry run of an image still to pull
+			}
+			if err != nil {
+				return fmt.Errorf("service %q: %w", name, err)
+			}
+			mu.Lock()
+			out[name] = info
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, eg.Wait()
+}
