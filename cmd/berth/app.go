@@ -56,6 +56,7 @@ func commands() []*cli.Command {
 		configCommand(),
 		upCommand(),
 		downCommand(),
+		execCommand(),
 		pullCommand(),
 		imagesCommand(),
 		imageCommand(),

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/testenv"
 )
@@ -103,4 +105,45 @@ func (e *e2e) mustBerth(args ...string) result {
 		e.t.Fatalf("berth %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	}
 	return r
+}
+
+// loadImage puts an image built by testenv into the test's namespace.
+func (e *e2e) loadImage(img v1.Image, ref string) {
+	e.t.Helper()
+	r := e.mustBerth("image", "load", "-q", "-i", testenv.WriteOCIArchive(e.t, img, ref))
+	_ = r
+}
+
+// tasks returns the PID of each running container of the namespace.
+func (e *e2e) tasks() map[string]uint32 {
+	e.t.Helper()
+	c := e.client()
+	defer c.Close()
+	infos, err := c.ListContainers(context.Background(), nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]uint32{}
+	for _, i := range infos {
+		if i.Status == ctrd.TaskRunning {
+			out[i.ID] = i.PID
+		}
+	}
+	return out
+}
+
+// containers returns every container of the namespace with its status.
+func (e *e2e) containers() map[string]string {
+	e.t.Helper()
+	c := e.client()
+	defer c.Close()
+	infos, err := c.ListContainers(context.Background(), nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, i := range infos {
+		out[i.ID] = i.Status
+	}
+	return out
 }

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/project"
+)
+
+func execCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "exec",
+		Usage:     "Execute a command in a running service container",
+		UsageText: "berth exec [OPTIONS] SERVICE COMMAND [ARGS...]",
+		Description: "Runs COMMAND in the service's container (replica 1, or --index) and exits with its exit code.\n" +
+			"A terminal is allocated when stdin is one, unless -T is given.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "no-TTY", Aliases: []string{"T"}, Usage: "disable pseudo-TTY allocation"},
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Value: true, Usage: "keep STDIN open"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables (`KEY=VALUE`)"},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run the command as this `USER`"},
+			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "path to `DIR` for the command"},
+			&cli.IntFlag{Name: "index", Value: 1, Usage: "`INDEX` of the container if the service has several replicas"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the command in the background"},
+		},
+		Action: runExec,
+	}
+}
+
+func runExec(c *cli.Context) error {
+	if c.NArg() < 2 {
+		return usageErr{fmt.Errorf("exec needs a service and a command")}
+	}
+	svc, args := c.Args().First(), c.Args().Slice()[1:]
+	name, err := projectName(c)
+	if err != nil {
+		return err
+	}
+	client, err := connect(c)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	id, err := findContainer(c, client, name, svc, c.Int("index"))
+	if err != nil {
+		return err
+	}
+	tty := !c.Bool("no-TTY") && (c.Bool("tty") || isTerminal(os.Stdin) && isTerminal(c.App.Writer))
+	spec := ctrd.ExecSpec{Args: args, Env: c.StringSlice("env"), User: c.String("user"), Cwd: c.String("workdir"),
+		Tty: tty, Stdout: c.App.Writer, Stderr: c.App.ErrWriter}
+	if c.Bool("interactive") && !c.Bool("detach") {
+		spec.Stdin = os.Stdin
+	}
+	if tty {
+		spec.Stderr = nil
+		if restore, err := rawTerminal(os.Stdin); err == nil {
+			defer restore()
+		}
+	}
+	code, err := client.Exec(c.Context, id, spec)
+	if err != nil && code < 0 {
+		return err
+	}
+	if code != 0 {
+		return exitCodeErr{code}
+	}
+	return nil
+}
+
+// rawTerminal puts a terminal stdin in raw mode so keys reach the
+// container's TTY unprocessed.
+func rawTerminal(in *os.File) (func(), error) {
+	if !term.IsTerminal(int(in.Fd())) {
+		return func() {}, nil
+	}
+	state, err := term.MakeRaw(int(in.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = term.Restore(int(in.Fd()), state) }, nil
+}
+
+// projectName finds the project's name: from the Compose file when there
+// is one, else from -p, as commands that work from labels need only that.
+func projectName(c *cli.Context) (string, error) {
+	p, err := project.Load(c.Context, loadOptions(c))
+	if err == nil {
+		return p.Name, nil
+	}
+	if name := c.String(flagProject); name != "" {
+		return name, project.ValidateName(name)
+	}
+	return "", err
+}
+
+// findContainer returns the ID of a service's replica.
+func findContainer(c *cli.Context, client *ctrd.Client, projectName, svc string, index int) (string, error) {
+	infos, err := client.ListContainers(c.Context, map[string]string{project.LabelProject: projectName, project.LabelService: svc})
+	if err != nil {
+		return "", err
+	}
+	for _, info := range infos {
+		if info.Labels[project.LabelNumber] == fmt.Sprint(index) && !strings.EqualFold(info.Labels[project.LabelOneoff], "true") {
+			if info.Status != ctrd.TaskRunning {
+				return "", fmt.Errorf("service %q is not running (container %s)", svc, info.ID)
+			}
+			return info.ID, nil
+		}
+	}
+	return "", fmt.Errorf("service %q has no container with index %d: is the project up?", svc, index)
+}
+

@@ -1,0 +1,212 @@
+package testenv
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// HostState is what a project can touch on the host, in comparable form:
+// each facet is a sorted list of lines.
+type HostState map[string][]string
+
+// LeakScope says where to look: the containerd namespace and the data root
+// of the test.
+type LeakScope struct {
+	Address   string
+	Namespace string
+	DataRoot  string
+}
+
+// Snapshot records the host state a berth project can change: links,
+// network namespaces, iptables rules (filter and nat, counters stripped),
+// mounts, CNI state, containerd objects of the namespace, and files under
+// the data root.
+func Snapshot(t testing.TB, s LeakScope) HostState {
+	t.Helper()
+	st := HostState{}
+	var errs []error
+	add := func(facet, out string, err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+		st[facet] = lines(out)
+	}
+	out, err := linkNames()
+	add("links", out, err)
+	out, err = cmdOut("ip", "netns", "list")
+	add("netns", out, err)
+	out, err = mounts()
+	add("mounts", out, err)
+	out, err = iptables()
+	add("iptables", out, err)
+	out, err = walk("/var/lib/cni")
+	add("cni", out, err)
+	out, err = walk(s.DataRoot)
+	add("dataroot", out, err)
+	if s.Namespace != "" {
+		for _, obj := range []string{"containers", "tasks", "snapshots", "leases"} {
+			out, err = ctrList(s, obj)
+			add("containerd "+obj, out, err)
+		}
+	}
+	if len(errs) > 0 {
+		t.Fatalf("snapshot host state: %v", errs)
+	}
+	return st
+}
+
+// Diff lists what differs between two snapshots, one line per difference,
+// "+" for what appeared and "-" for what went.
+func (a HostState) Diff(b HostState) []string {
+	var out []string
+	keys := make([]string, 0, len(a))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, l := range b[k] {
+			if !slices.Contains(a[k], l) {
+				out = append(out, fmt.Sprintf("%s: + %s", k, l))
+			}
+		}
+		for _, l := range a[k] {
+			if !slices.Contains(b[k], l) {
+				out = append(out, fmt.Sprintf("%s: - %s", k, l))
+			}
+		}
+	}
+	return out
+}
+
+// AssertNoLeak fails the test when the host differs from before.
+func AssertNoLeak(t testing.TB, s LeakScope, before HostState) {
+	t.Helper()
+	if d := before.Diff(Snapshot(t, s)); len(d) > 0 {
+		t.Errorf("host state changed:\n  %s", strings.Join(d, "\n  "))
+	}
+}
+
+func lines(out string) []string {
+	var ls []string
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			ls = append(ls, l)
+		}
+	}
+	slices.Sort(ls)
+	return ls
+}
+
+func cmdOut(name string, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+func linkNames() (string, error) {
+	out, err := cmdOut("ip", "-o", "link", "show")
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 1 {
+			names = append(names, strings.TrimSuffix(f[1], ":"))
+		}
+	}
+	return strings.Join(names, "\n"), nil
+}
+
+var counters = regexp.MustCompile(`\[\d+:\d+\]`)
+
+func iptables() (string, error) {
+	var all []string
+	for _, table := range []string{"filter", "nat"} {
+		out, err := cmdOut("iptables-save", "-t", table)
+		if err != nil {
+			return "", err
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "#") {
+				continue
+			}
+			all = append(all, table+" "+counters.ReplaceAllString(l, ""))
+		}
+	}
+	return strings.Join(all, "\n"), nil
+}
+
+// mounts lists mount points (not their options, which change with
+// unrelated activity).
+func mounts() (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fields := strings.Fields(sc.Text()); len(fields) > 4 {
+			out = append(out, fields[4])
+		}
+	}
+	return strings.Join(out, "\n"), sc.Err()
+}
+
+// walk lists the files under root; lock files and directories do not
+// count, they hold no state.
+func walk(root string) (string, error) {
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !strings.HasSuffix(p, ".lock") && filepath.Base(p) != "lock" {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return strings.Join(out, "\n"), err
+}
+
+func ctrList(s LeakScope, obj string) (string, error) {
+	addr := s.Address
+	if addr == "" {
+		addr = ContainerdAddress()
+	}
+	args := []string{"--address", addr, "-n", s.Namespace, obj, "ls"}
+	if obj == "containers" || obj == "tasks" {
+		// only these take -q; the others list a header and full lines
+		return cmdOut("ctr", append(args, "-q")...)
+	}
+	out, err := cmdOut("ctr", args...)
+	if err != nil {
+		return "", err
+	}
+	// keep only the object names: other columns (dates, sizes) vary
+	var names []string
+	for i, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); i > 0 && len(f) > 0 {
+			names = append(names, f[0])
+		}
+	}
+	return strings.Join(names, "\n"), nil
+}
