@@ -53,6 +53,11 @@ func (r *upRunner) createContainer(ctx context.Context, service string, number i
 	if err != nil {
 		return err
 	}
+	shared, err := r.volumesFrom(ctx, s)
+	if err != nil {
+		return err
+	}
+	mounts = append(mounts, shared...)
 	netns, attach, err := r.prepareNetwork(ctx, s, name, &cleanup)
 	if err != nil {
 		return err
@@ -85,6 +90,57 @@ func (r *upRunner) createContainer(ctx context.Context, service string, number i
 	}
 	cleanup.add(func() { _ = r.e.Runtime.DeleteContainer(context.WithoutCancel(ctx), name) })
 	return r.seedVolumes(ctx, name, seeds)
+}
+
+// volumesFrom copies the volume and bind mounts of other containers, as
+// volumes_from asks: "service[:ro|rw]" or "container:NAME[:ro|rw]".
+func (r *upRunner) volumesFrom(ctx context.Context, s types.ServiceConfig) ([]specs.Mount, error) {
+	var out []specs.Mount
+	for _, entry := range s.VolumesFrom {
+		source, mode := volumesFromEntry(entry)
+		if svc, ok := strings.CutPrefix(source, "container:"); ok {
+			source = svc
+		} else {
+			source = project.ContainerName(r.p.Name, r.p.Services[source], 1)
+		}
+		mounts, err := r.e.Runtime.Mounts(ctx, source)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: volumes_from %s: %w", s.Name, entry, err)
+		}
+		for _, m := range mounts {
+			if m.Type != "bind" || etcFiles[m.Destination] {
+				continue
+			}
+			out = append(out, withAccess(m, mode))
+		}
+	}
+	return out, nil
+}
+
+// etcFiles are generated per container: never shared.
+var etcFiles = map[string]bool{"/etc/hosts": true, "/etc/resolv.conf": true, "/etc/hostname": true}
+
+func volumesFromEntry(entry string) (source, mode string) {
+	i := strings.LastIndex(entry, ":")
+	if i > 0 && (entry[i+1:] == "ro" || entry[i+1:] == "rw") {
+		return entry[:i], entry[i+1:]
+	}
+	return entry, ""
+}
+
+// withAccess forces a copied mount read-only or read-write when asked.
+func withAccess(m specs.Mount, mode string) specs.Mount {
+	if mode == "" {
+		return m
+	}
+	var opts []string
+	for _, o := range m.Options {
+		if o != "ro" && o != "rw" {
+			opts = append(opts, o)
+		}
+	}
+	m.Options = append(opts, mode)
+	return m
 }
 
 // seed is a new, empty volume to fill from the image at a path.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -18,8 +19,11 @@ type DownRequest struct {
 	Project       *types.Project
 	RemoveOrphans bool
 	Volumes       bool
-	Timeout       *time.Duration
-	DryRun        bool
+	// RemoveImages is --rmi: "local" removes the images berth names itself
+	// (services without image:), "all" every service image.
+	RemoveImages string
+	Timeout      *time.Duration
+	DryRun       bool
 }
 
 // Down stops and removes the project's containers, dependents first and
@@ -55,7 +59,30 @@ func (e *Engine) Down(ctx context.Context, projectName string, req DownRequest) 
 	if err := Execute(ctx, plan, r, e.parallel(), e.Events); err != nil {
 		return plan, err
 	}
-	return plan, e.sweep(ctx, projectName)
+	if err := e.sweep(ctx, projectName); err != nil {
+		return plan, err
+	}
+	return plan, e.removeImages(ctx, req.Project, req.RemoveImages)
+}
+
+func (e *Engine) removeImages(ctx context.Context, p *types.Project, mode string) error {
+	if p == nil || mode == "" {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, name := range p.ServiceNames() {
+		s := p.Services[name]
+		ref := project.ImageName(p.Name, s)
+		if seen[ref] || (mode == "local" && s.Image != "") {
+			continue
+		}
+		seen[ref] = true
+		if err := e.Runtime.RemoveImage(ctx, ref); err != nil {
+			return err
+		}
+		progress.Or(e.Events).Event(progress.Event{ID: "Image " + ref, Status: "Removed", Done: true})
+	}
+	return nil
 }
 
 type downRunner struct {

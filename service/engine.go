@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
@@ -29,6 +30,8 @@ type Runtime interface {
 	Exec(ctx context.Context, id string, spec ctrd.ExecSpec) (int, error)
 	Wait(ctx context.Context, id string) (int, error)
 	WithRootfs(ctx context.Context, id string, fn func(root string) error) error
+	Mounts(ctx context.Context, id string) ([]specs.Mount, error)
+	RemoveImage(ctx context.Context, ref string) error
 }
 
 // Networks is what the reconciler needs of the network package.

@@ -117,7 +117,7 @@ func opID(op *Op) string {
 	case ResVolume:
 		return "Volume " + op.Name
 	case ResService:
-		return "Container " + op.Name
+		return "Service " + op.Name
 	}
 	return "Container " + op.Name
 }

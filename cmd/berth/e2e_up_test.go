@@ -64,8 +64,8 @@ func TestE2EUpOrderIdempotenceRecreate(t *testing.T) {
 	r := e.mustBerth("up", "-d")
 	events := progressLines(r.stderr)
 	// dependency gates: api starts after db is healthy and migrate exited 0
-	assertBefore(t, events, "Container db  Healthy", "Container gates-api-1  Starting")
-	assertBefore(t, events, "Container migrate  Exited", "Container gates-api-1  Starting")
+	assertBefore(t, events, "Service db  Healthy", "Container gates-api-1  Starting")
+	assertBefore(t, events, "Service migrate  Exited", "Container gates-api-1  Starting")
 	assertBefore(t, events, "Container gates-api-1  Started", "Container gates-web-1  Starting")
 	// independent services are created concurrently: all creations begin
 	// before the first one ends

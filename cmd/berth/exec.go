@@ -115,4 +115,3 @@ func findContainer(c *cli.Context, client *ctrd.Client, projectName, svc string,
 	}
 	return "", fmt.Errorf("service %q has no container with index %d: is the project up?", svc, index)
 }
-

@@ -158,7 +158,16 @@ func runDown(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	req := service.DownRequest{Project: p, RemoveOrphans: c.Bool("remove-orphans"), Volumes: c.Bool("volumes"), DryRun: c.Bool(flagDryRun)}
+	req := service.DownRequest{Project: p, RemoveOrphans: c.Bool("remove-orphans"), Volumes: c.Bool("volumes"),
+		RemoveImages: c.String("rmi"), DryRun: c.Bool(flagDryRun)}
+	switch req.RemoveImages {
+	case "", "local", "all":
+	default:
+		return usageErr{fmt.Errorf("invalid --rmi %q: use local or all", req.RemoveImages)}
+	}
+	if req.RemoveImages != "" && p == nil {
+		return fmt.Errorf("down --rmi needs the Compose file to know the project's images")
+	}
 	if t := c.Int("timeout"); t >= 0 {
 		d := time.Duration(t) * time.Second
 		req.Timeout = &d

@@ -300,3 +300,17 @@ func (c *Client) SetLabels(ctx context.Context, id string, labels map[string]str
 func IsNotFound(err error) bool {
 	return errdefs.IsNotFound(err) || errors.Is(err, errNoTask)
 }
+
+// Mounts returns the mounts of the container's spec (for volumes_from).
+func (c *Client) Mounts(ctx context.Context, id string) ([]specs.Mount, error) {
+	ctx = c.Context(ctx)
+	ctr, err := c.client.LoadContainer(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("read mounts of %s: %w", id, err)
+	}
+	s, err := ctr.Spec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read mounts of %s: %w", id, err)
+	}
+	return s.Mounts, nil
+}
