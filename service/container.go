@@ -20,6 +20,8 @@ import (
 const (
 	LabelNetNS     = "berth.netns"
 	LabelAnonymous = "berth.anonymous-volume"
+	LabelPorts     = "berth.ports"
+	LabelStartedAt = "berth.started-at"
 )
 
 // undo collects the clean-up of a half-done creation; it runs in reverse
@@ -58,11 +60,11 @@ func (r *upRunner) createContainer(ctx context.Context, service string, number i
 		return err
 	}
 	mounts = append(mounts, shared...)
-	netns, attach, err := r.prepareNetwork(ctx, s, name, &cleanup)
+	att, err := r.prepareNetwork(ctx, s, name, &cleanup)
 	if err != nil {
 		return err
 	}
-	etc, err := r.e.writeEtcFiles(r.p, s, name, attach)
+	etc, err := r.e.writeEtcFiles(s, name, att.ifaces)
 	if err != nil {
 		return err
 	}
@@ -79,12 +81,15 @@ func (r *upRunner) createContainer(ctx context.Context, service string, number i
 	for _, w := range warnings {
 		r.e.warn(w)
 	}
-	spec.NetNSPath = netns
+	spec.NetNSPath = att.netns
 	if hc := effectiveHealthCheck(s.HealthCheck, img.Healthcheck); hc != nil {
 		spec.Labels[LabelHealthcheck] = hc.label()
 	}
-	spec.Labels[LabelNetNS] = netns
-	spec.Labels[LabelNetworks] = strings.Join(attachNames(attach), ",")
+	spec.Labels[LabelNetNS] = att.netns
+	spec.Labels[LabelNetworks] = strings.Join(attachNames(att.req), ",")
+	if len(att.ports) > 0 {
+		spec.Labels[LabelPorts] = portsLabel(att.ports)
+	}
 	if err := r.e.Runtime.CreateContainer(ctx, spec); err != nil {
 		return fmt.Errorf("service %q: %w", service, err)
 	}
@@ -211,38 +216,46 @@ func (r *upRunner) seedVolumes(ctx context.Context, name string, seeds []seed) e
 	})
 }
 
+// attached is a container's network set-up.
+type attached struct {
+	netns  string
+	req    network.AttachRequest
+	ifaces []network.Interface
+	ports  []network.PortMapping
+}
+
 // prepareNetwork gives the container its network namespace and attaches it
 // to its networks, as network_mode says.
-func (r *upRunner) prepareNetwork(ctx context.Context, s types.ServiceConfig, name string, cleanup *undo) (string, network.AttachRequest, error) {
+func (r *upRunner) prepareNetwork(ctx context.Context, s types.ServiceConfig, name string, cleanup *undo) (attached, error) {
 	mode := s.NetworkMode
 	switch {
 	case mode == "host":
-		return "host", network.AttachRequest{}, nil
+		return attached{netns: "host"}, nil
 	case strings.HasPrefix(mode, "service:"):
 		target := project.ContainerName(r.p.Name, r.p.Services[strings.TrimPrefix(mode, "service:")], 1)
 		path, err := r.e.netnsOf(ctx, target)
-		return path, network.AttachRequest{}, err
+		return attached{netns: path}, err
 	case strings.HasPrefix(mode, "container:"):
 		path, err := r.e.netnsOf(ctx, strings.TrimPrefix(mode, "container:"))
-		return path, network.AttachRequest{}, err
+		return attached{netns: path}, err
 	}
-	path, err := r.e.Networks.CreateNetNS(name)
-	if err != nil {
-		return "", network.AttachRequest{}, fmt.Errorf("service %q: %w", s.Name, err)
-	}
-	req := network.AttachRequest{ContainerID: name}
+	a := attached{req: network.AttachRequest{ContainerID: name}}
+	var err error
 	if mode != "none" {
-		if req, err = attachRequest(r.p, s, name); err != nil {
-			_ = r.e.Networks.Detach(context.WithoutCancel(ctx), path, network.AttachRequest{ContainerID: name})
-			return "", req, err
+		if a.req, err = attachRequest(r.p, s, name); err != nil {
+			return a, err
 		}
 	}
-	if _, _, err := r.e.Networks.Attach(ctx, path, req); err != nil {
-		_ = r.e.Networks.Detach(context.WithoutCancel(ctx), path, req)
-		return "", req, fmt.Errorf("service %q: %w", s.Name, err)
+	if a.netns, err = r.e.Networks.CreateNetNS(name); err != nil {
+		return a, fmt.Errorf("service %q: %w", s.Name, err)
 	}
-	cleanup.add(func() { _ = r.e.Networks.Detach(context.WithoutCancel(ctx), path, req) })
-	return path, req, nil
+	detach := func() { _ = r.e.Networks.Detach(context.WithoutCancel(ctx), a.netns, a.req) }
+	if a.ifaces, a.ports, err = r.e.Networks.Attach(ctx, a.netns, a.req); err != nil {
+		detach()
+		return a, fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	cleanup.add(detach)
+	return a, nil
 }
 
 // netnsOf finds the network namespace of another container by its label.
@@ -272,8 +285,11 @@ func (e *Engine) startContainer(ctx context.Context, name string) error {
 	if err := os.MkdirAll(e.containerDir(name), 0o700); err != nil {
 		return err
 	}
-	_, err := e.Runtime.StartTask(ctx, name, e.logPath(name))
-	return err
+	if _, err := e.Runtime.StartTask(ctx, name, e.logPath(name)); err != nil {
+		return err
+	}
+	// containerd keeps no start time: ps needs it for "Up 5 seconds"
+	return e.Runtime.SetLabels(ctx, name, map[string]string{LabelStartedAt: time.Now().UTC().Format(time.RFC3339Nano)})
 }
 
 // removeContainer stops the container with its stop signal and grace

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -32,6 +33,7 @@ type Runtime interface {
 	WithRootfs(ctx context.Context, id string, fn func(root string) error) error
 	Mounts(ctx context.Context, id string) ([]specs.Mount, error)
 	RemoveImage(ctx context.Context, ref string) error
+	SetLabels(ctx context.Context, id string, labels map[string]string) error
 }
 
 // Networks is what the reconciler needs of the network package.
@@ -107,14 +109,11 @@ func (e *Engine) lock(ctx context.Context, projectName string) (func(), error) {
 // observe reads what exists of the project: its containers by label, its
 // networks and volumes from their managers.
 func (e *Engine) observe(ctx context.Context, projectName string) (Observed, error) {
-	infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelProject: projectName})
+	cs, err := e.observeContainers(ctx, map[string]string{project.LabelProject: projectName})
 	if err != nil {
 		return Observed{}, err
 	}
-	o := Observed{Networks: map[string]bool{}, Volumes: map[string]bool{}}
-	for _, info := range infos {
-		o.Containers = append(o.Containers, fromInfo(info))
-	}
+	o := Observed{Containers: cs, Networks: map[string]bool{}, Volumes: map[string]bool{}}
 	nets, err := e.Networks.List()
 	if err != nil {
 		return Observed{}, err
@@ -134,7 +133,10 @@ func (e *Engine) observe(ctx context.Context, projectName string) (Observed, err
 
 func fromInfo(info ctrd.ContainerInfo) Container {
 	c := containerFromLabels(info.ID, info.Labels)
-	c.Image, c.PID, c.Created, c.ExitCode = info.Image, info.PID, info.Created, info.ExitCode
+	c.Image, c.PID, c.Created, c.ExitCode, c.ExitedAt = info.Image, info.PID, info.Created, info.ExitCode, info.ExitedAt
+	if t, err := time.Parse(time.RFC3339Nano, info.Labels[LabelStartedAt]); err == nil {
+		c.StartedAt = t
+	}
 	switch info.Status {
 	case ctrd.TaskRunning:
 		c.State = StateRunning
@@ -146,6 +148,30 @@ func fromInfo(info ctrd.ContainerInfo) Container {
 		c.State = StateCreated
 	}
 	return c
+}
+
+// Containers lists the project's containers, one-offs included, sorted by
+// name: what ps shows.
+func (e *Engine) Containers(ctx context.Context, projectName string) ([]Container, error) {
+	o, err := e.observeContainers(ctx, map[string]string{project.LabelProject: projectName})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// observeContainers lists containers by labels.
+func (e *Engine) observeContainers(ctx context.Context, labels map[string]string) ([]Container, error) {
+	infos, err := e.Runtime.ListContainers(ctx, labels)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Container, 0, len(infos))
+	for _, info := range infos {
+		out = append(out, fromInfo(info))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 // projectResources lists the networks and volumes that carry the project's

@@ -115,26 +115,33 @@ type Execer interface {
 	Exec(ctx context.Context, id string, spec ctrd.ExecSpec) (int, error)
 }
 
-// probe runs the check once and returns whether it passed and what it printed.
-func probe(ctx context.Context, rt Execer, id string, hc HealthCheck) (bool, string) {
+// probe runs the check once and returns its result.
+func probe(ctx context.Context, rt Execer, id string, hc HealthCheck) HealthProbe {
+	res := HealthProbe{Start: time.Now()}
 	ctx, cancel := context.WithTimeout(ctx, hc.Timeout)
 	defer cancel()
 	var out lockedBuffer
 	code, err := rt.Exec(ctx, id, ctrd.ExecSpec{Args: hc.argv(), Stdout: &out, Stderr: &out})
-	output := strings.TrimSpace(out.String())
-	if ctx.Err() == context.DeadlineExceeded {
-		return false, fmt.Sprintf("health check timed out after %s", hc.Timeout)
+	res.End, res.ExitCode, res.Output = time.Now(), code, strings.TrimSpace(out.String())
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		res.ExitCode, res.Output = -1, fmt.Sprintf("health check timed out after %s", hc.Timeout)
+	case err != nil:
+		res.ExitCode, res.Output = -1, strings.TrimSpace(res.Output+" "+err.Error())
 	}
-	if err != nil {
-		return false, strings.TrimSpace(output + " " + err.Error())
-	}
-	return code == 0, output
+	return res
 }
 
 // waitHealthy probes until the container is healthy, or fails with the
-// last output once retries consecutive probes failed after the start period.
-func waitHealthy(ctx context.Context, rt Execer, id string, hc HealthCheck, started time.Time) error {
-	streak := 0
+// last output once it is unhealthy. Every result is recorded for ps.
+func (e *Engine) waitHealthy(ctx context.Context, id string, hc HealthCheck, started time.Time) error {
+	state := e.ReadHealth(id)
+	if state == nil {
+		state = &HealthState{Status: HealthStarting}
+	}
+	if state.Status == HealthHealthy {
+		return nil
+	}
 	for {
 		inStart := time.Since(started) < hc.StartPeriod
 		wait := hc.Interval
@@ -146,17 +153,19 @@ func waitHealthy(ctx context.Context, rt Execer, id string, hc HealthCheck, star
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		ok, output := probe(ctx, rt, id, hc)
-		if ok {
-			return nil
-		}
+		res := probe(ctx, e.Runtime, id, hc)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if inStart {
-			continue // failures in the start period do not count
+		state.record(res, inStart, hc.Retries)
+		if err := e.writeHealth(id, state); err != nil {
+			return err
 		}
-		if streak++; streak >= hc.Retries {
+		switch state.Status {
+		case HealthHealthy:
+			return nil
+		case HealthUnhealthy:
+			output := res.Output
 			if output == "" {
 				output = "(no output)"
 			}

@@ -3,6 +3,7 @@ package service
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -78,14 +79,14 @@ func portMapping(p types.ServicePortConfig) (network.PortMapping, error) {
 
 // writeEtcFiles writes the container's /etc/hosts, /etc/resolv.conf and
 // /etc/hostname and returns their bind mounts.
-func (e *Engine) writeEtcFiles(p *types.Project, s types.ServiceConfig, name string, req network.AttachRequest) ([]specs.Mount, error) {
+func (e *Engine) writeEtcFiles(s types.ServiceConfig, name string, ifaces []network.Interface) ([]specs.Mount, error) {
 	dir := e.containerDir(name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	hostname := firstNonEmpty(s.Hostname, shortHostname(name))
 	files := map[string][]byte{
-		"hosts":       hostsFile(s),
+		"hosts":       hostsFile(s, hostname, ifaces),
 		"resolv.conf": resolvConf(s),
 		"hostname":    []byte(hostname + "\n"),
 	}
@@ -100,9 +101,19 @@ func (e *Engine) writeEtcFiles(p *types.Project, s types.ServiceConfig, name str
 	return mounts, nil
 }
 
-func hostsFile(s types.ServiceConfig) []byte {
+// hostsFile has localhost, the container's own addresses under its
+// hostname (as Docker writes them) and extra_hosts; other containers'
+// names are served by DNS, which never goes stale.
+func hostsFile(s types.ServiceConfig, hostname string, ifaces []network.Interface) []byte {
 	var b bytes.Buffer
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	for _, i := range ifaces {
+		for _, a := range []netip.Addr{i.IPv4, i.IPv6} {
+			if a.IsValid() {
+				fmt.Fprintf(&b, "%s\t%s\n", a, hostname)
+			}
+		}
+	}
 	for _, h := range s.ExtraHosts.AsList(" ") {
 		host, ip, _ := strings.Cut(h, " ")
 		fmt.Fprintf(&b, "%s\t%s\n", ip, host)
@@ -160,4 +171,11 @@ func hostResolvers() (servers, search, options []string) {
 		}
 	}
 	return servers, search, options
+}
+
+// portsLabel records the published ports with their real host ports, for
+// ps and port.
+func portsLabel(ports []network.PortMapping) string {
+	b, _ := json.Marshal(ports)
+	return string(b)
 }

@@ -34,6 +34,8 @@ type Container struct {
 	PID        uint32
 	Labels     map[string]string
 	Created    time.Time
+	StartedAt  time.Time
+	ExitedAt   time.Time
 }
 
 // Running says whether the container's task runs (or is paused).

@@ -211,7 +211,11 @@ func (e *Engine) waitContainer(ctx context.Context, service string, c Container,
 		if hc == nil {
 			return fmt.Errorf("service %q has no health check: it cannot become healthy (use condition: service_started)", service)
 		}
-		if err := waitHealthy(ctx, e.Runtime, c.ID, *hc, time.Now()); err != nil {
+		started := c.StartedAt
+		if started.IsZero() {
+			started = time.Now()
+		}
+		if err := e.waitHealthy(ctx, c.ID, *hc, started); err != nil {
 			return fmt.Errorf("dependency failed to start: service %q: %w", service, err)
 		}
 		return nil

@@ -24,6 +24,7 @@ const (
 	LabelRestart     = "berth.restart"
 	LabelHealthcheck = "berth.healthcheck"
 	LabelNetworks    = "berth.networks"
+	LabelCommand     = "berth.command"
 )
 
 // defaultStopGrace is Docker's default stop_grace_period.
@@ -39,6 +40,7 @@ type specInput struct {
 	Hash    string
 	Deps    []Dep
 	Mounts  []specs.Mount
+	Args    []string // filled by buildSpec
 }
 
 // buildSpec merges the image's config with the service, as Docker does,
@@ -49,6 +51,7 @@ func buildSpec(in specInput) (ctrd.ContainerSpec, []string, error) {
 	if len(args) == 0 {
 		return ctrd.ContainerSpec{}, nil, fmt.Errorf("service %q: no command: the image %s has no CMD or ENTRYPOINT and the service sets no command", s.Name, in.Image.Name)
 	}
+	in.Args = args
 	spec := ctrd.ContainerSpec{
 		ID:         in.Name,
 		Image:      in.Image.Name,
@@ -154,6 +157,7 @@ func containerLabels(in specInput) map[string]string {
 		LabelStopSignal:            stopSignal,
 		LabelStopTimeout:           grace.String(),
 		LabelRestart:               s.Restart,
+		LabelCommand:               strings.Join(in.Args, " "),
 	} {
 		labels[k] = v
 	}

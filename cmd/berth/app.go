@@ -57,6 +57,8 @@ func commands() []*cli.Command {
 		upCommand(),
 		downCommand(),
 		execCommand(),
+		psCommand(),
+		lsCommand(),
 		volumeCommand(),
 		pullCommand(),
 		imagesCommand(),

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/berth-dev/berth/project"
+)
+
+func lsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "ls",
+		Usage: "List the projects in berth's containerd namespace",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all projects, stopped ones included"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only display project names"},
+			&cli.StringFlag{Name: "format", Value: "table", Usage: "output `FORMAT`: table or json"},
+		},
+		Action: runLs,
+	}
+}
+
+// lsRow has Docker Compose's `ls --format json` keys.
+type lsRow struct {
+	Name        string `json:"Name"`
+	Status      string `json:"Status"`
+	ConfigFiles string `json:"ConfigFiles"`
+	running     bool
+}
+
+func runLs(c *cli.Context) error {
+	format := c.String("format")
+	if format != "table" && format != "json" {
+		return usageErr{fmt.Errorf("unsupported format %q: use table or json", format)}
+	}
+	client, err := connect(c)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	infos, err := client.ListContainers(c.Context, nil)
+	if err != nil {
+		return err
+	}
+	states := map[string]map[string]int{}
+	files := map[string]string{}
+	for _, info := range infos {
+		name := info.Labels[project.LabelProject]
+		if name == "" {
+			continue
+		}
+		if states[name] == nil {
+			states[name] = map[string]int{}
+		}
+		states[name][stateOf(info.Status)]++
+		files[name] = info.Labels[project.LabelConfigFiles]
+	}
+	rows := []lsRow{}
+	for name, st := range states {
+		row := lsRow{Name: name, Status: statusSummary(st), ConfigFiles: files[name], running: st["running"] > 0}
+		if row.running || c.Bool("all") {
+			rows = append(rows, row)
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
+	w := c.App.Writer
+	switch {
+	case c.Bool("quiet"):
+		for _, r := range rows {
+			fmt.Fprintln(w, r.Name)
+		}
+	case format == "json":
+		b, err := json.Marshal(rows)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, string(b))
+	default:
+		tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tSTATUS\tCONFIG FILES")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.Status, r.ConfigFiles)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+func stateOf(taskStatus string) string {
+	switch taskStatus {
+	case "running":
+		return "running"
+	case "paused":
+		return "paused"
+	case "stopped":
+		return "exited"
+	}
+	return "created"
+}
+
+// statusSummary is "exited(1), running(2)": each state with its count.
+func statusSummary(st map[string]int) string {
+	keys := make([]string, 0, len(st))
+	for k := range st {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s(%d)", k, st[k])
+	}
+	return strings.Join(parts, ", ")
+}
