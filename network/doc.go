@@ -6,11 +6,14 @@
 // # API
 //
 //	m, err := NewManager(Config{DataRoot: root})
-//	n, err := m.Ensure(ctx, Spec{Name: "proj_default"})   // idempotent
+//	n, err := m.Ensure(ctx, Spec{Name: "proj_default"})   // idempotent; ErrConflict names the field
 //	path, err := m.CreateNetNS(containerID)                 // /run/berth/netns/<root-id>/<containerID>
-//	ifaces, ports, err := m.Attach(ctx, path, AttachRequest{...})
-//	err = m.Detach(ctx, path, AttachRequest{...})           // CNI DEL, sweeps, deletes the netns
+//	ifaces, ports, err := m.Attach(ctx, path, req)          // lo + eth0…; undone on failure
+//	ids, err := m.Attachments("proj_default")
+//	err = m.Detach(ctx, path, req)                          // CNI DEL, sweeps, deletes the netns
 //	err = m.Remove(ctx, "proj_default")                     // ErrInUse while attached
+//
+// Get and List read the state; FindCNIPath finds the plugins.
 //
 // # State
 //
@@ -35,8 +38,11 @@
 // Subnets are allocated under /run/berth/subnets.lock, and Ensure creates the bridge
 // (with its gateway address) before it lets go of the lock: the bridge's connected route
 // is how every other data root, and any other tool, sees that the subnet is taken.
-// Published ports are checked and mapped under /run/berth/ports.lock, because a port
-// published through portmap's DNAT has no listening socket that a later probe would hit.
+// A port published through portmap's DNAT has no listening socket that a probe would
+// hit, so published ports are checked (a bind probe, portmap's DNAT rules, berth's
+// reservations) and reserved under /run/berth/ports.lock: one file per port in
+// /run/berth/ports, naming the owner's attachment record, deleted by Detach. A
+// reservation whose record is gone is stale and is cleared by the next check.
 //
 // # Firewall
 //
@@ -48,5 +54,6 @@
 // plugin's ACCEPT rules, which it inserts at the top of filter's FORWARD on first use,
 // cannot overtake them. The chain and its jump go when the last internal network does.
 // The plugins' shared chains (CNI-FORWARD, CNI-HOSTPORT-*, CNI-ISOLATION-STAGE-*) are
-// left in place: other CNI users on the host share them.
+// left in place: other CNI users on the host share them. A failed Attach leaves nothing
+// of its own; the isolation rules its ADD may have added belong to the network.
 package network

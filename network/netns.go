@@ -23,19 +23,33 @@ func (m *Manager) CreateNetNS(containerID string) (string, error) {
 	if isNetNS(path) {
 		return path, nil
 	}
-	if err := os.MkdirAll(m.netnsDir, 0o755); err != nil {
+	if err := createFile(path); err != nil {
 		return "", fmt.Errorf("create netns for container %q: %w", containerID, err)
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o444)
-	if err != nil {
-		return "", fmt.Errorf("create netns for container %q: %w", containerID, err)
-	}
-	f.Close()
 	if err := mountNewNetNS(path); err != nil {
 		os.Remove(path)
 		return "", fmt.Errorf("create netns for container %q: %w", containerID, err)
 	}
 	return path, nil
+}
+
+// createFile creates the mount point, and its directory, which deleteNetNS removes when
+// it empties: a Detach may remove it between MkdirAll and OpenFile, hence the retries.
+func createFile(path string) error {
+	var err error
+	for range 3 {
+		if err = os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		var f *os.File
+		if f, err = os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o444); err == nil {
+			return f.Close()
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return err
 }
 
 func (m *Manager) netNSPath(containerID string) string {
@@ -82,5 +96,7 @@ func (m *Manager) deleteNetNS(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("delete netns %s: %w", path, err)
 	}
+	// Fails while other namespaces of the data root are in it, as it should.
+	_ = os.Remove(m.netnsDir)
 	return nil
 }
