@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,10 +22,18 @@ import (
 // then name) with its addresses, aliases and published ports.
 func attachRequest(p *types.Project, s types.ServiceConfig, name string) (network.AttachRequest, error) {
 	req := network.AttachRequest{ContainerID: name}
+	// the names other containers find this one by, on each of its networks
+	names := []string{s.Name, name}
+	if s.Hostname != "" {
+		names = append(names, s.Hostname)
+	}
+	if s.ContainerName != "" && s.ContainerName != name {
+		names = append(names, s.ContainerName)
+	}
 	for _, key := range s.NetworksByPriority() {
-		a := network.Attachment{Network: p.Networks[key].Name, MAC: s.MacAddress}
+		a := network.Attachment{Network: p.Networks[key].Name, MAC: s.MacAddress, Aliases: slices.Clone(names)}
 		if cfg := s.Networks[key]; cfg != nil {
-			a.Aliases = cfg.Aliases
+			a.Aliases = append(a.Aliases, cfg.Aliases...)
 			a.Priority = cfg.Priority
 			if cfg.MacAddress != "" {
 				a.MAC = cfg.MacAddress
@@ -87,7 +96,7 @@ func (e *Engine) writeEtcFiles(s types.ServiceConfig, name string, ifaces []netw
 	hostname := firstNonEmpty(s.Hostname, shortHostname(name))
 	files := map[string][]byte{
 		"hosts":       hostsFile(s, hostname, ifaces),
-		"resolv.conf": resolvConf(s),
+		"resolv.conf": resolvConf(s, ifaces),
 		"hostname":    []byte(hostname + "\n"),
 	}
 	var mounts []specs.Mount
@@ -121,12 +130,23 @@ func hostsFile(s types.ServiceConfig, hostname string, ifaces []network.Interfac
 	return b.Bytes()
 }
 
-// resolvConf is the host's resolv.conf without loopback servers (they do
-// not exist in the container), with the service's dns settings on top.
-func resolvConf(s types.ServiceConfig) []byte {
+// resolvConf points the container at berth's DNS responder on its first
+// network's gateway, which serves the project's names and forwards the
+// rest; without a network it is the host's resolv.conf minus loopback
+// servers (they do not exist in the container). The service's dns
+// settings come on top.
+func resolvConf(s types.ServiceConfig, ifaces []network.Interface) []byte {
 	servers, search, options := hostResolvers()
+	if len(ifaces) > 0 {
+		servers = nil
+		if gw := ifaces[0].Gateway; gw.IsValid() {
+			servers = append(servers, gw.String())
+		} else if gw := ifaces[0].Gateway6; gw.IsValid() {
+			servers = append(servers, gw.String())
+		}
+	}
 	if len(s.DNS) > 0 {
-		servers = s.DNS
+		servers = append(servers, s.DNS...)
 	}
 	if len(s.DNSSearch) > 0 {
 		search = s.DNSSearch

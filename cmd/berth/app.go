@@ -60,6 +60,8 @@ func commands() []*cli.Command {
 		psCommand(),
 		lsCommand(),
 		volumeCommand(),
+		networkCommand(),
+		portCommand(),
 		pullCommand(),
 		imagesCommand(),
 		imageCommand(),

@@ -41,8 +41,10 @@ func TestPullFromLocalRegistry(t *testing.T) {
 		t.Fatalf("first pull: %v", err)
 	}
 	t.Logf("first pull:\n%s", plain.String())
-	if n := proxy.blobs.Load(); n != 4 {
-		t.Errorf("first pull fetched %d blobs, want 4 (config and three layers)", n)
+	// the busybox base layer may already be in containerd's content store,
+	// which namespaces share; the config and the two unique layers may not
+	if n := proxy.blobs.Load(); n < 3 || n > 4 {
+		t.Errorf("first pull fetched %d blobs, want the config and the two unique layers (and maybe the base)", n)
 	}
 	first := rec.of(id)
 	if first[0].Status != "Pulling" {
