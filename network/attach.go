@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	gocni "github.com/containerd/go-cni"
@@ -203,6 +202,10 @@ func (m *Manager) add(ctx context.Context, rec *record, ports []PortMapping) (if
 			return nil, nil, err
 		}
 		rec.Ports = published
+		// a crash during ADD must leave the ports DEL has to unmap
+		if err := writeJSON(m.attachmentFile(rec.ContainerID), rec); err != nil {
+			return nil, nil, m.undo(ctx, rec, fmt.Errorf("save state: %w", err))
+		}
 		opts = append(opts, gocni.WithCapabilityPortMap(cniPorts(published)))
 	}
 	res, err := cni.Setup(ctx, rec.ContainerID, rec.NetNS, opts...)
@@ -309,24 +312,14 @@ func (m *Manager) Attachments(name string) ([]string, error) {
 }
 
 func (m *Manager) attachments(name string) ([]string, error) {
-	entries, err := os.ReadDir(m.attachmentsDir())
+	recs, err := m.records()
 	if err != nil {
 		return nil, err
 	}
 	var ids []string
-	for _, e := range entries {
-		id, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || strings.HasPrefix(id, ".") {
-			continue
-		}
-		var rec record
-		if err := readJSON(m.attachmentFile(id), &rec); errors.Is(err, ErrNotFound) {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
+	for _, rec := range recs {
 		if slices.ContainsFunc(rec.Networks, func(n recordedNet) bool { return n.Network == name }) {
-			ids = append(ids, id)
+			ids = append(ids, rec.ContainerID)
 		}
 	}
 	return ids, nil

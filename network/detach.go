@@ -68,9 +68,11 @@ func (m *Manager) del(ctx context.Context, rec *record, nsPath string) error {
 		return err
 	}
 	var opts []gocni.NamespaceOpts
-	if len(rec.Ports) > 0 && rec.publishes() {
-		// portmap's DEL does nothing without mappings; which ones does not matter.
-		opts = append(opts, gocni.WithCapabilityPortMap(cniPorts(rec.Ports)))
+	// portmap's DEL does nothing without mappings; which ones does not matter,
+	// but it refuses port 0, which a record saved before the ports were
+	// picked still holds
+	if ports := pickedPorts(rec.Ports); len(ports) > 0 && rec.publishes() {
+		opts = append(opts, gocni.WithCapabilityPortMap(cniPorts(ports)))
 	}
 	delErr := cni.Remove(ctx, rec.ContainerID, nsPath, opts...)
 	if delErr != nil {
@@ -103,4 +105,14 @@ func (m *Manager) sweepRequested(req AttachRequest) error {
 		}))
 	}
 	return errors.Join(errs...)
+}
+
+func pickedPorts(ports []PortMapping) []PortMapping {
+	var out []PortMapping
+	for _, p := range ports {
+		if p.HostPort != 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }

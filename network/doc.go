@@ -12,8 +12,10 @@
 //	ids, err := m.Attachments("proj_default")
 //	err = m.Detach(ctx, path, req)                          // CNI DEL, sweeps, deletes the netns
 //	err = m.Remove(ctx, "proj_default")                     // ErrInUse while attached
+//	eps, err := m.Endpoints()                               // addresses and names, for DNS
 //
-// Get and List read the state; FindCNIPath finds the plugins.
+// Get and List read the state; FindCNIPath finds the plugins. Package network/dns
+// answers the containers' DNS queries from Endpoints on each network's gateway.
 //
 // # State
 //
@@ -53,6 +55,10 @@
 // from the mangle table's FORWARD chain: mangle runs before filter, so the firewall
 // plugin's ACCEPT rules, which it inserts at the top of filter's FORWARD on first use,
 // cannot overtake them. The chain and its jump go when the last internal network does.
+// Every network also gets two ACCEPT rules (udp and tcp to its gateway, port 53, from
+// its bridge) in berth's BERTH-DNS chain, jumped from the top of filter's INPUT, so
+// that the DNS responder stays reachable on a host whose INPUT policy is DROP; the
+// chain and its jump go with the last network of any data root.
 // The plugins' shared chains (CNI-FORWARD, CNI-HOSTPORT-*, CNI-ISOLATION-STAGE-*) are
 // left in place: other CNI users on the host share them. A failed Attach leaves nothing
 // of its own; the isolation rules its ADD may have added belong to the network.

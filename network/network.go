@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vishvananda/netlink"
 )
 
 // Ensure creates the network, or returns it when it exists. An existing network whose
@@ -124,10 +127,16 @@ func (m *Manager) setUpHost(n *Network, fresh bool) (err error) {
 			}
 		}()
 	}
-	if n.Internal {
-		return withIPTablesLock(func() error { return forFamilies(*n, func(v6 bool) error { return addInternal(v6, n.Bridge, n.Name) }) })
-	}
-	return nil
+	return withIPTablesLock(func() error {
+		return forFamilies(*n, func(v6 bool) error {
+			if n.Internal {
+				if err := addInternal(v6, n.Bridge, n.Name); err != nil {
+					return err
+				}
+			}
+			return addDNS(v6, *n)
+		})
+	})
 }
 
 // usedPrefixes is the address space n must stay out of: the host's routes and addresses
@@ -156,17 +165,43 @@ func (m *Manager) usedPrefixes(n Network) ([]usedPrefix, error) {
 // tearDownHost removes what n put on the host: its internal rules, its bridge, and what
 // the plugins left behind for it. It is idempotent.
 func (m *Manager) tearDownHost(n Network) error {
-	var errs []error
-	if n.Internal {
-		errs = append(errs, withIPTablesLock(func() error {
-			return forFamilies(n, func(v6 bool) error { return removeInternal(v6, n.Bridge) })
-		}))
-	}
+	errs := []error{withIPTablesLock(func() error {
+		return forFamilies(n, func(v6 bool) error {
+			if n.Internal {
+				if err := removeInternal(v6, n.Bridge); err != nil {
+					return err
+				}
+			}
+			return removeDNS(v6, n.Bridge)
+		})
+	})}
 	errs = append(errs, deleteBridge(n.Bridge))
 	errs = append(errs, forFamilies(n, func(v6 bool) error {
 		return errors.Join(sweepNetwork(v6, n.Bridge, n.Subnets), sweepContainer(v6, n.CNIName, ""))
 	}))
 	return errors.Join(errs...)
+}
+
+// sweepUnsaved removes what an Ensure that died before saving the state may have left:
+// the bridge and, only when the bridge is there (they come after it), its DNS rules.
+// The family of a network without state is unknown, so IPv6 is swept where ip6tables
+// exists.
+func sweepUnsaved(bridge string) error {
+	_, err := netlink.LinkByName(bridge)
+	if errors.As(err, &netlink.LinkNotFoundError{}) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find bridge %s: %w", bridge, err)
+	}
+	err = withIPTablesLock(func() error {
+		errs := []error{removeDNS(false, bridge)}
+		if _, err := exec.LookPath(binary(true, "ip6tables")); err == nil {
+			errs = append(errs, removeDNS(true, bridge))
+		}
+		return errors.Join(errs...)
+	})
+	return errors.Join(err, deleteBridge(bridge))
 }
 
 // forFamilies runs fn for IPv4 and, when n has an IPv6 subnet, for IPv6.
@@ -249,7 +284,7 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	n, err := m.get(name)
 	if errors.Is(err, ErrNotFound) {
 		// Ensure may have died between creating the bridge and saving the state.
-		if err := deleteBridge(bridgeName(m.dataRoot, name)); err != nil {
+		if err := sweepUnsaved(bridgeName(m.dataRoot, name)); err != nil {
 			return fmt.Errorf("remove network %q: %w", name, err)
 		}
 		return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/volumes"
@@ -22,6 +23,7 @@ const (
 	LabelAnonymous = "berth.anonymous-volume"
 	LabelPorts     = "berth.ports"
 	LabelStartedAt = "berth.started-at"
+	LabelStopping  = "berth.stopping"
 )
 
 // undo collects the clean-up of a half-done creation; it runs in reverse
@@ -51,6 +53,9 @@ func (r *upRunner) createContainer(ctx context.Context, service string, number i
 			cleanup.run()
 		}
 	}()
+	if err := r.e.clearDebris(ctx, name); err != nil {
+		return fmt.Errorf("service %q: %w", service, err)
+	}
 	mounts, seeds, err := r.prepareMounts(s, name, &cleanup)
 	if err != nil {
 		return err
@@ -146,6 +151,17 @@ func withAccess(m specs.Mount, mode string) specs.Mount {
 	}
 	m.Options = append(opts, mode)
 	return m
+}
+
+// clearDebris removes what a berth killed half-way through creating this
+// container may have left under its name: a snapshot without container, a
+// network attachment, a network namespace. The plan only creates names
+// that have no container, so none of it is in use.
+func (e *Engine) clearDebris(ctx context.Context, name string) error {
+	if err := e.Runtime.DeleteContainer(ctx, name); err != nil {
+		return err
+	}
+	return e.Networks.Detach(ctx, e.Networks.NetNSPath(name), network.AttachRequest{ContainerID: name})
 }
 
 // seed is a new, empty volume to fill from the image at a path.
@@ -289,7 +305,10 @@ func (e *Engine) startContainer(ctx context.Context, name string) error {
 		return err
 	}
 	// containerd keeps no start time: ps needs it for "Up 5 seconds"
-	return e.Runtime.SetLabels(ctx, name, map[string]string{LabelStartedAt: time.Now().UTC().Format(time.RFC3339Nano)})
+	return e.Runtime.SetLabels(ctx, name, map[string]string{
+		LabelStartedAt: time.Now().UTC().Format(time.RFC3339Nano),
+		LabelStopping:  "",
+	})
 }
 
 // removeContainer stops the container with its stop signal and grace
@@ -303,6 +322,13 @@ func (e *Engine) removeContainer(ctx context.Context, c Container, timeout *time
 	}
 	if timeout != nil {
 		grace = *timeout
+	}
+	// marked first: if berth dies while the process handles its signal, the
+	// next up knows the container is on its way out and starts it again
+	if c.Running() {
+		if err := e.Runtime.SetLabels(ctx, c.ID, map[string]string{LabelStopping: "true"}); err != nil && !ctrd.IsNotFound(err) {
+			return err
+		}
 	}
 	if err := e.Runtime.StopTask(ctx, c.ID, c.Labels[LabelStopSignal], grace); err != nil {
 		return err

@@ -42,6 +42,7 @@ type Networks interface {
 	List() ([]network.Network, error)
 	Remove(ctx context.Context, name string) error
 	CreateNetNS(containerID string) (string, error)
+	NetNSPath(containerID string) string
 	Attach(ctx context.Context, nsPath string, req network.AttachRequest) ([]network.Interface, []network.PortMapping, error)
 	Detach(ctx context.Context, nsPath string, req network.AttachRequest) error
 }

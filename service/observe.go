@@ -38,9 +38,10 @@ type Container struct {
 	ExitedAt   time.Time
 }
 
-// Running says whether the container's task runs (or is paused).
+// Running says whether the container's task runs (or is paused) and is
+// not being stopped.
 func (c Container) Running() bool {
-	return c.State == StateRunning || c.State == StatePaused
+	return (c.State == StateRunning || c.State == StatePaused) && c.Labels[LabelStopping] != "true"
 }
 
 // containerFromLabels fills the compose fields of a Container from its

@@ -6,9 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,6 +59,7 @@ func (e *e2e) client() *ctrd.Client {
 }
 
 func (e *e2e) cleanup() {
+	e.downAll()
 	c, err := ctrd.Connect(context.Background(), ctrd.Options{Address: testenv.ContainerdAddress(), Namespace: e.namespace})
 	if err != nil {
 		e.t.Errorf("cleanup: %v", err)
@@ -150,3 +154,73 @@ func (e *e2e) containers() map[string]string {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// pkgDir is the package's directory, read before any test changes the
+// working directory.
+var pkgDir, _ = os.Getwd()
+
+var (
+	binaryOnce sync.Once
+	binaryPath string
+	binaryErr  error
+)
+
+// binary builds bin/berth once per test run, for tests that must signal or
+// kill a real berth process.
+func (e *e2e) binary() string {
+	e.t.Helper()
+	binaryOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "berth-bin-")
+		if err != nil {
+			binaryErr = err
+			return
+		}
+		binaryPath = filepath.Join(dir, "berth")
+		build := exec.Command("go", "build", "-o", binaryPath, ".")
+		build.Dir = pkgDir
+		out, err := build.CombinedOutput()
+		if err != nil {
+			binaryErr = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if binaryErr != nil {
+		e.t.Fatal(binaryErr)
+	}
+	return binaryPath
+}
+
+// command returns an exec.Cmd of the real binary with the test's globals.
+func (e *e2e) command(args ...string) *exec.Cmd {
+	full := append([]string{"--namespace", e.namespace, "--data-root", e.dataRoot, "--address", testenv.ContainerdAddress(), "--progress", "plain"}, args...)
+	cmd := exec.Command(e.binary(), full...)
+	cmd.Dir = e.dir
+	return cmd
+}
+
+// downAll takes down every project left in the namespace, so a failed test
+// does not leave networks, rules or CNI state for the next one.
+func (e *e2e) downAll() {
+	c, err := ctrd.Connect(context.Background(), ctrd.Options{Address: testenv.ContainerdAddress(), Namespace: e.namespace})
+	if err != nil {
+		return
+	}
+	infos, err := c.ListContainers(context.Background(), nil)
+	c.Close()
+	if err != nil {
+		return
+	}
+	projects := map[string]bool{}
+	for _, i := range infos {
+		projects[i.Labels["com.docker.compose.project"]] = true
+	}
+	for p := range projects {
+		if p == "" {
+			continue
+		}
+		var out bytes.Buffer
+		args := []string{"berth", "--namespace", e.namespace, "--data-root", e.dataRoot, "--address", testenv.ContainerdAddress(), "--progress", "quiet", "-p", p, "down", "-v", "-t", "0"}
+		if code := run(context.Background(), args, &out, &out); code != 0 {
+			e.t.Logf("cleanup: down of %s: %s", p, out.String())
+		}
+	}
+}

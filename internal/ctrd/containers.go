@@ -12,6 +12,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/contrib/seccomp"
 	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -95,6 +96,17 @@ func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) error 
 	if err != nil {
 		return fmt.Errorf("create container %s: image %s: %w", spec.ID, spec.Image, err)
 	}
+	// a lease of our own, named after the container: if berth is killed
+	// before the container record exists, the next create or delete of the
+	// same name finds the snapshot's lease and removes it
+	if err := c.deleteCreateLease(ctx, spec.ID); err != nil {
+		return fmt.Errorf("create container %s: %w", spec.ID, err)
+	}
+	ctx, done, err := c.client.WithLease(ctx, leases.WithID(createLease(spec.ID)), leases.WithExpiration(24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("create container %s: %w", spec.ID, err)
+	}
+	defer func() { _ = done(context.WithoutCancel(ctx)) }()
 	_, err = c.client.NewContainer(ctx, spec.ID,
 		containerd.WithImage(img),
 		containerd.WithSnapshotter(c.snapshotter),
@@ -312,10 +324,23 @@ func taskStatus(s tasktypes.Status) string {
 	return TaskNone
 }
 
+func createLease(id string) string { return "berth-create-" + id }
+
+func (c *Client) deleteCreateLease(ctx context.Context, id string) error {
+	err := c.client.LeasesService().Delete(ctx, leases.Lease{ID: createLease(id)})
+	if err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete lease %s: %w", createLease(id), err)
+	}
+	return nil
+}
+
 // DeleteContainer kills and deletes the container's task, then the
 // container and its snapshot. A missing container is no error.
 func (c *Client) DeleteContainer(ctx context.Context, id string) error {
 	ctx = c.Context(ctx)
+	if err := c.deleteCreateLease(ctx, id); err != nil {
+		return fmt.Errorf("delete container %s: %w", id, err)
+	}
 	ctr, err := c.client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
 		return c.removeSnapshot(ctx, id)
@@ -326,10 +351,13 @@ func (c *Client) DeleteContainer(ctx context.Context, id string) error {
 	if err := c.deleteTask(ctx, ctr); err != nil {
 		return fmt.Errorf("delete container %s: %w", id, err)
 	}
-	if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+	// the record goes before the snapshot: a crash in between leaves an
+	// orphan snapshot named after the container, which the next create or
+	// delete of that name removes, never a container without its rootfs
+	if err := ctr.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete container %s: %w", id, err)
 	}
-	return nil
+	return c.removeSnapshot(ctx, id)
 }
 
 // removeSnapshot removes a snapshot a crash left without its container.

@@ -2,20 +2,25 @@ package ctrd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/moby/sys/signal"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -36,6 +41,10 @@ func (c *Client) StartTask(ctx context.Context, id, logPath string) (uint32, err
 		return 0, fmt.Errorf("start container %s: %w", id, err)
 	}
 	task, err := ctr.NewTask(ctx, cio.LogFile(logPath))
+	if isTaskDebris(err) {
+		c.clearTaskDebris(ctx, id)
+		task, err = ctr.NewTask(ctx, cio.LogFile(logPath))
+	}
 	if err != nil {
 		return 0, fmt.Errorf("start container %s: %w", id, err)
 	}
@@ -44,6 +53,69 @@ func (c *Client) StartTask(ctx context.Context, id, logPath string) (uint32, err
 		return 0, fmt.Errorf("start container %s: %w", id, err)
 	}
 	return task.Pid(), nil
+}
+
+// isTaskDebris recognises NewTask failures caused by what a killed client
+// left behind: the task entry, the shim's bundle, runc's state.
+func isTaskDebris(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return errdefs.IsAlreadyExists(err) || strings.Contains(msg, "file exists") ||
+		strings.Contains(msg, "container with given ID already exists")
+}
+
+// runcState is where the runc shim keeps runc's state, whatever
+// containerd's --state (PLATFORM.md).
+const runcState = "/run/containerd/runc"
+
+// runtimeState is where containerd 1.6 to 2.x keep task bundles, under
+// their default --state.
+const runtimeState = "/run/containerd/io.containerd.runtime.v2.task"
+
+// clearTaskDebris removes what a client killed while creating a task can
+// leave: a task entry that lookups do not find but creation trips over, or
+// a bundle directory with the rootfs still mounted (PLATFORM.md). It runs
+// only after containerd refused a new task, so nothing live is touched.
+func (c *Client) clearTaskDebris(ctx context.Context, id string) {
+	_, err := c.client.TaskService().Delete(ctx, &tasksapi.DeleteTaskRequest{ContainerID: id})
+	if err = errgrpc.ToNative(err); err == nil || !errdefs.IsNotFound(err) {
+		return
+	}
+	bundle := filepath.Join(runtimeState, c.namespace, id)
+	if b, err := os.ReadFile(filepath.Join(bundle, "shim.pid")); err == nil {
+		// the shim's cgroup is containerd's, so check its command line
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 && isShimOf(pid, id) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	_ = syscall.Unmount(filepath.Join(bundle, "rootfs"), syscall.MNT_DETACH)
+	_ = os.RemoveAll(bundle)
+	runc := filepath.Join(runcState, c.namespace, id)
+	if b, err := os.ReadFile(filepath.Join(runc, "state.json")); err == nil {
+		var st struct {
+			Pid int `json:"init_process_pid"`
+		}
+		if json.Unmarshal(b, &st) == nil && st.Pid > 1 && inContainerCgroup(st.Pid, c.namespace, id) {
+			_ = syscall.Kill(st.Pid, syscall.SIGKILL)
+		}
+	}
+	_ = os.RemoveAll(runc)
+}
+
+// isShimOf checks that pid is a containerd shim serving id.
+func isShimOf(pid int, id string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	cmd := string(b)
+	return err == nil && strings.Contains(cmd, "containerd-shim") && strings.Contains(cmd, id)
+}
+
+// inContainerCgroup checks that pid still is the container's process and
+// not a reuse of its number.
+func inContainerCgroup(pid int, namespace, id string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	return err == nil && strings.Contains(string(b), "/"+namespace+"/"+id)
 }
 
 // StopTask sends the stop signal, waits up to timeout for the process to

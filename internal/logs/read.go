@@ -2,12 +2,9 @@ package logs
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"slices"
 	"time"
 )
 
@@ -36,79 +33,23 @@ func Read(path string, opt ReadOptions) ([]Entry, error) {
 		return out, nil
 	}
 	c := newCollector(opt, func(e Entry) { out = append(out, e) })
-	cur, err := openCurrent(path)
+	files, err := openLog(path, nil)
 	if err != nil {
 		return nil, err
 	}
-	if cur != nil {
-		defer cur.Close()
+	defer files.close()
+	all := files.rotated
+	if files.current != nil {
+		all = append(all, files.current)
 	}
-	if err := readRotated(path, cur, c.addLine); err != nil {
-		return nil, err
-	}
-	if cur != nil {
-		src := newLineSource(cur)
-		if _, err := src.drain(c.addLine); err != nil {
+	for _, f := range all {
+		if _, err := newLineSource(f).drain(c.addLine); err != nil {
 			return nil, fmt.Errorf("read log %s: %w", path, err)
 		}
 	}
 	c.flush()
 	c.end()
 	return out, nil
-}
-
-// openCurrent opens the current log file; nil without error when there is none yet.
-func openCurrent(path string) (*os.File, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read log: %w", err)
-	}
-	return f, nil
-}
-
-// readRotated feeds the lines of the rotated files to fn, oldest first. The current file
-// is opened before the listing: if a rotation happens in between, it shows up among the
-// rotated files too, and is skipped there.
-func readRotated(path string, cur *os.File, fn func([]byte)) error {
-	var curInfo os.FileInfo
-	if cur != nil {
-		fi, err := cur.Stat()
-		if err != nil {
-			return fmt.Errorf("read log %s: %w", path, err)
-		}
-		curInfo = fi
-	}
-	indexes, err := rotatedIndexes(path)
-	if err != nil {
-		return fmt.Errorf("read log %s: %w", path, err)
-	}
-	for _, n := range slices.Backward(indexes) {
-		if err := readFile(rotatedName(path, n), curInfo, fn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func readFile(name string, skip os.FileInfo, fn func([]byte)) error {
-	f, err := os.Open(name)
-	if errors.Is(err, fs.ErrNotExist) { // rotated away meanwhile
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read log: %w", err)
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && skip != nil && os.SameFile(fi, skip) {
-		return nil
-	}
-	if _, err := newLineSource(f).drain(fn); err != nil {
-		return fmt.Errorf("read log %s: %w", name, err)
-	}
-	return nil
 }
 
 // lineSource cuts a file that may still grow into lines, keeping an unterminated tail for
