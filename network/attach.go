@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -232,7 +233,14 @@ func (m *Manager) undo(ctx context.Context, rec *record, cause error) error {
 
 // forget drops a record whose ADD never happened or was undone.
 func (m *Manager) forget(containerID string) {
-	_ = os.Remove(m.attachmentFile(containerID))
+	path := m.attachmentFile(containerID)
+	_ = os.Remove(path)
+	// a process killed inside writeJSON leaves its temporary file
+	if tmps, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".*")); err == nil {
+		for _, t := range tmps {
+			_ = os.Remove(t)
+		}
+	}
 }
 
 // loadCNI loads one conflist per network, in interface order, then loopback: go-cni

@@ -40,11 +40,7 @@ func (c *Client) StartTask(ctx context.Context, id, logPath string) (uint32, err
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return 0, fmt.Errorf("start container %s: %w", id, err)
 	}
-	task, err := ctr.NewTask(ctx, cio.LogFile(logPath))
-	if isTaskDebris(err) {
-		c.clearTaskDebris(ctx, id)
-		task, err = ctr.NewTask(ctx, cio.LogFile(logPath))
-	}
+	task, err := c.newTask(ctx, ctr, logPath)
 	if err != nil {
 		return 0, fmt.Errorf("start container %s: %w", id, err)
 	}
@@ -53,6 +49,40 @@ func (c *Client) StartTask(ctx context.Context, id, logPath string) (uint32, err
 		return 0, fmt.Errorf("start container %s: %w", id, err)
 	}
 	return task.Pid(), nil
+}
+
+// newTask creates the container's task. When a killed berth left debris,
+// containerd may still be finishing that berth's request: wait for it a
+// little, deleting whatever task appears, and clear the debris by hand
+// only when nothing moves.
+func (c *Client) newTask(ctx context.Context, ctr containerd.Container, logPath string) (containerd.Task, error) {
+	var err error
+	cleared := false
+	for wait := 100 * time.Millisecond; ; wait *= 2 {
+		var task containerd.Task
+		task, err = ctr.NewTask(ctx, cio.LogFile(logPath))
+		if !isTaskDebris(err) {
+			return task, err
+		}
+		if wait > 3*time.Second {
+			if cleared {
+				return nil, err
+			}
+			// stuck for good: containerd keeps such entries until it
+			// restarts; clearing them makes containerd clean up after the
+			// dead shim too, so give that time before the last try
+			c.clearTaskDebris(ctx, ctr.ID())
+			cleared, wait = true, 500*time.Millisecond
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if err := c.deleteTask(ctx, ctr); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // isTaskDebris recognises NewTask failures caused by what a killed client
