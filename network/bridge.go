@@ -1,6 +1,8 @@
 package network
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -33,6 +35,12 @@ func ensureBridge(name string, subnets []Subnet, mtu int, owned bool) error {
 		slices.Sort(have)
 		slices.Sort(want)
 		if slices.Equal(have, want) {
+			if mac := bridgeMAC(name); owned && !bytes.Equal(link.Attrs().HardwareAddr, mac) {
+				// A bridge from before berth fixed its MAC address.
+				if err := netlink.LinkSetHardwareAddr(link, mac); err != nil {
+					return fmt.Errorf("bridge %s: set MAC address: %w", name, err)
+				}
+			}
 			return netlink.LinkSetUp(link)
 		}
 		if !owned {
@@ -48,7 +56,7 @@ func ensureBridge(name string, subnets []Subnet, mtu int, owned bool) error {
 }
 
 func createBridge(name string, subnets []Subnet, mtu int) error {
-	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name, MTU: mtu, TxQLen: -1}}
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name, MTU: mtu, TxQLen: -1, HardwareAddr: bridgeMAC(name)}}
 	if err := netlink.LinkAdd(br); err != nil {
 		return fmt.Errorf("create bridge %s: %w", name, err)
 	}
@@ -69,6 +77,18 @@ func createBridge(name string, subnets []Subnet, mtu int) error {
 		return fmt.Errorf("create bridge %s: set up: %w", name, err)
 	}
 	return nil
+}
+
+// bridgeMAC is the bridge's own, fixed MAC address, derived from its host-unique name.
+// Without one Linux gives a bridge the lowest address among its ports, so the gateway's
+// MAC changes when that port's container leaves, and the other containers, whose ARP
+// and neighbour caches hold the old one, lose their gateway (the DNS responder, the way
+// out) for up to a minute. An address set by hand is one the kernel keeps.
+func bridgeMAC(name string) net.HardwareAddr {
+	sum := sha256.Sum256([]byte("berth bridge " + name))
+	mac := net.HardwareAddr(sum[:6])
+	mac[0] = mac[0]&^0x01 | 0x02 // unicast, locally administered
+	return mac
 }
 
 // deleteBridge removes the bridge; a missing one is success.

@@ -31,6 +31,9 @@
 // overrides it, and its CNI network name (which keys CNI's result cache, the plugins'
 // iptables chains and comments, and host-local's lease directory) is berth-<same hex>:
 // two data roots that both have "proj_default" never share a bridge, a chain or a lease.
+// The bridge's MAC address is derived from its name too, and set: left to the kernel it
+// would follow the bridge's ports, and the containers' cached gateway address would go
+// stale whenever a container leaves.
 // Interfaces in the container are eth0, eth1, … in the order Docker uses: higher
 // Attachment.Priority first, ties by network name. The first non-internal network
 // carries the default route and the published ports.

@@ -485,3 +485,43 @@ func TestE2EIPv6(t *testing.T) {
 	remove(t, m, n.Name)
 	requireSameHost(t, before, takeSnapshot(t, m))
 }
+
+func TestE2EGatewayMACStaysPut(t *testing.T) {
+	requireE2E(t)
+	warmUp(t)
+	m := newManager(t)
+	before := takeSnapshot(t, m)
+
+	n := ensure(t, m, Spec{Name: "mac"})
+	mac := func() string {
+		t.Helper()
+		link, err := netlink.LinkByName(n.Bridge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return link.Attrs().HardwareAddr.String()
+	}
+	want := bridgeMAC(n.Bridge).String()
+	if got := mac(); got != want {
+		t.Errorf("new bridge's MAC %s, want %s", got, want)
+	}
+	// Whichever port has the lowest MAC, the bridge must not take it, nor lose it.
+	var paths []string
+	var reqs []AttachRequest
+	for i := range 3 {
+		req := AttachRequest{ContainerID: uniqueID("m" + strconv.Itoa(i)), Networks: on(n.Name)}
+		path, _, _ := attach(t, m, req)
+		paths, reqs = append(paths, path), append(reqs, req)
+		if got := mac(); got != want {
+			t.Errorf("bridge MAC %s after %d attached, want %s", got, i+1, want)
+		}
+	}
+	for i := range reqs {
+		detach(t, m, paths[i], reqs[i])
+		if got := mac(); got != want {
+			t.Errorf("bridge MAC %s after %d detached, want %s", got, i+1, want)
+		}
+	}
+	remove(t, m, n.Name)
+	requireSameHost(t, before, takeSnapshot(t, m))
+}

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/format"
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
@@ -99,4 +101,20 @@ func Replicas(s types.ServiceConfig) int {
 		return *s.Deploy.Replicas
 	}
 	return 1
+}
+
+// ParseVolume parses a volume in the short syntax (`-v` of run), with a
+// relative host path resolved against the project directory.
+func ParseVolume(workingDir, spec string) (types.ServiceVolumeConfig, error) {
+	v, err := format.ParseVolume(spec)
+	if err != nil {
+		return v, err
+	}
+	if v.Type == types.VolumeTypeBind && !filepath.IsAbs(v.Source) {
+		v.Source = filepath.Join(workingDir, v.Source)
+	}
+	if v.Type == types.VolumeTypeBind {
+		v.Bind = &types.ServiceVolumeBind{CreateHostPath: true}
+	}
+	return v, nil
 }

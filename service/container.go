@@ -79,7 +79,7 @@ func (r *upRunner) createContainer(ctx context.Context, service string, number i
 		return err
 	}
 	spec, warnings, err := buildSpec(specInput{Project: r.p, Service: s, Number: number, Name: name,
-		Image: img, Hash: hash, Deps: serviceDeps(r.g, service), Mounts: append(etc, mounts...)})
+		Image: img, Hash: hash, Deps: serviceDeps(r.g, service), Mounts: append(etc, mounts...), Oneoff: r.oneoff})
 	if err != nil {
 		return err
 	}

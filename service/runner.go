@@ -24,6 +24,7 @@ type upRunner struct {
 	images   map[string]ctrd.ImageInfo
 	observed Observed
 	timeout  *time.Duration
+	oneoff   bool // containers are one-off `run` containers
 }
 
 func (r *upRunner) Run(ctx context.Context, op *Op) error {

@@ -41,6 +41,7 @@ type specInput struct {
 	Deps    []Dep
 	Mounts  []specs.Mount
 	Args    []string // filled by buildSpec
+	Oneoff  bool
 }
 
 // buildSpec merges the image's config with the service, as Docker does,
@@ -146,7 +147,7 @@ func containerLabels(in specInput) map[string]string {
 		project.LabelProject:       p.Name,
 		project.LabelService:       s.Name,
 		project.LabelNumber:        strconv.Itoa(in.Number),
-		project.LabelOneoff:        "False",
+		project.LabelOneoff:        oneoffLabel(in.Oneoff),
 		project.LabelConfigHash:    in.Hash,
 		project.LabelWorkingDir:    p.WorkingDir,
 		project.LabelConfigFiles:   strings.Join(p.ComposeFiles, ","),
@@ -282,4 +283,12 @@ func firstNonEmpty(values ...string) string {
 		}
 	}
 	return ""
+}
+
+// oneoffLabel is Docker Compose's spelling of the oneoff label.
+func oneoffLabel(oneoff bool) string {
+	if oneoff {
+		return "True"
+	}
+	return "False"
 }

@@ -12,11 +12,16 @@
 //	berth-logger --path /abs/ctr.log [--max-size 10m] [--max-file 3]
 //
 // On task delete the shim closes its ends of the pipes and sends SIGTERM; the logger
-// stores what is still buffered and exits.
+// stores what is still buffered and exits. containerd's restart monitor starts tasks
+// with the URI in the container label containerd.io/restart.loguri: without it (the same
+// cio.LogURIGenerator("binary", logger, args).String()) a restarted task logs nowhere.
 //
 // One logger runs per container, so it is kept small: it links only the standard library
 // and internal/logs (no containerd, no protobuf: their package inits alone would cost
-// megabytes per process), runs on one P with a tight GC, and uses two goroutines.
+// megabytes per process), runs on one P with a tight GC, and uses two goroutines. Build
+// it static and stripped; the shim needs an absolute path to it:
+//
+//	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /usr/local/lib/berth/berth-logger ./cmd/berth-logger
 package main
 
 import (

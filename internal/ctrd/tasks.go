@@ -288,7 +288,8 @@ func (c *Client) Exec(ctx context.Context, id string, spec ExecSpec) (int, error
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", id, err)
 	}
-	ioOpts := []cio.Opt{cio.WithStreams(spec.Stdin, spec.Stdout, spec.Stderr)}
+	stdin := &eofCloser{r: spec.Stdin}
+	ioOpts := []cio.Opt{cio.WithStreams(stdin.reader(), spec.Stdout, spec.Stderr)}
 	if spec.Tty {
 		ioOpts = append(ioOpts, cio.WithTerminal)
 	}
@@ -296,6 +297,7 @@ func (c *Client) Exec(ctx context.Context, id string, spec ExecSpec) (int, error
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", id, err)
 	}
+	stdin.set(func() { _ = process.CloseIO(ctx, containerd.WithStdinCloser) })
 	defer process.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill)
 	exited, err := process.Wait(ctx)
 	if err != nil {
@@ -415,4 +417,93 @@ func (c *Client) Mounts(ctx context.Context, id string) ([]specs.Mount, error) {
 		return nil, fmt.Errorf("read mounts of %s: %w", id, err)
 	}
 	return s.Mounts, nil
+}
+
+// Streams are a foreground process's standard streams.
+type Streams struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Tty    bool
+}
+
+// RunTask starts the container's process attached to streams, waits for it
+// and deletes the task; it returns the exit code. Cancelling ctx kills the
+// process, as Ctrl-C on `run` does.
+func (c *Client) RunTask(ctx context.Context, id string, s Streams) (int, error) {
+	ctx = c.Context(ctx)
+	ctr, err := c.client.LoadContainer(ctx, id)
+	if err != nil {
+		return -1, fmt.Errorf("run container %s: %w", id, err)
+	}
+	stdin := &eofCloser{r: s.Stdin}
+	opts := []cio.Opt{cio.WithStreams(stdin.reader(), s.Stdout, s.Stderr)}
+	if s.Tty {
+		opts = append(opts, cio.WithTerminal)
+	}
+	task, err := ctr.NewTask(ctx, cio.NewCreator(opts...))
+	if err != nil {
+		return -1, fmt.Errorf("run container %s: %w", id, err)
+	}
+	stdin.set(func() { _ = task.CloseIO(ctx, containerd.WithStdinCloser) })
+	cleanup := context.WithoutCancel(ctx)
+	defer task.Delete(cleanup, containerd.WithProcessKill)
+	// waits on a context that Ctrl-C does not cancel, to see the exit after the kill
+	exited, err := task.Wait(cleanup)
+	if err != nil {
+		return -1, fmt.Errorf("run container %s: %w", id, err)
+	}
+	if err := task.Start(ctx); err != nil {
+		return -1, fmt.Errorf("run container %s: %w", id, err)
+	}
+	select {
+	case st := <-exited:
+		task.IO().Wait()
+		return int(st.ExitCode()), nil
+	case <-ctx.Done():
+		_ = task.Kill(cleanup, syscall.SIGKILL)
+		<-exited
+		return 130, ctx.Err()
+	}
+}
+
+// eofCloser passes stdin through and, at its end, closes the process's
+// stdin: containerd's copy does not, so `echo x | berth run -T svc cat`
+// would wait forever.
+type eofCloser struct {
+	r     io.Reader
+	mu    sync.Mutex
+	close func()
+	eof   bool
+}
+
+func (e *eofCloser) reader() io.Reader {
+	if e.r == nil {
+		return nil
+	}
+	return e
+}
+
+func (e *eofCloser) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.mu.Lock()
+		e.eof = true
+		if e.close != nil {
+			e.close()
+		}
+		e.mu.Unlock()
+	}
+	return n, err
+}
+
+// set registers the close once the process exists; an EOF seen before
+// closes at once.
+func (e *eofCloser) set(close func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.close = close
+	if e.eof {
+		close()
+	}
 }

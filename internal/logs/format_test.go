@@ -54,9 +54,9 @@ func TestRecordReplacesInvalidUTF8(t *testing.T) {
 func TestParseLineAcceptsOtherJSONShapes(t *testing.T) {
 	tests := map[string]record{
 		// Docker's own json-file lines, fields in another order, escaped slash.
-		`{"stream":"stdout","log":"a\/b\n","time":"2024-05-01T10:00:00.5Z"}`: {stream: Stdout, line: "a/b", newline: true, time: base.Add(500 * time.Millisecond)},
+		`{"stream":"stdout","log":"a\/b\n","time":"2024-05-01T10:00:00.5Z"}`:             {stream: Stdout, line: "a/b", newline: true, time: base.Add(500 * time.Millisecond)},
 		`{"log":"x", "stream":"stderr", "time":"2024-05-01T12:00:00+02:00", "attrs":{}}`: {stream: Stderr, line: "x", time: base},
-		`{"log":"\ud83d\ude80","stream":"stdout","time":"2024-05-01T10:00:00Z"}`:           {stream: Stdout, line: "🚀", time: base},
+		`{"log":"\ud83d\ude80","stream":"stdout","time":"2024-05-01T10:00:00Z"}`:         {stream: Stdout, line: "🚀", time: base},
 	}
 	for line, want := range tests {
 		if got, ok := parseLine([]byte(line)); !ok || got != want {

@@ -26,12 +26,12 @@ func Merge(streams ...[]Entry) []Entry {
 var rainbow = []string{"36", "33", "32", "35", "34", "36;1", "33;1", "32;1", "35;1", "34;1"}
 
 // Prefix returns the prefix Docker Compose prints before each line of a container's log:
-// the name padded to width (the length of the widest name shown) plus one space, then
-// "| ", e.g. "web-1  | ". With color it is wrapped in the colorIndex-th color of Compose's
+// the name padded to width (the length of the widest name shown) plus one, then " | ",
+// e.g. "web-1  | ". With color it is wrapped in the colorIndex-th color of Compose's
 // cycle, which Compose hands out to containers in the order they appear.
 func Prefix(name string, width, colorIndex int, color bool) string {
 	pad := max(width-utf8.RuneCountInString(name), 0) + 1
-	p := name + strings.Repeat(" ", pad) + "| "
+	p := name + strings.Repeat(" ", pad) + " | "
 	if !color {
 		return p
 	}

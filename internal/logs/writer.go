@@ -11,8 +11,13 @@ import (
 	"unicode/utf8"
 )
 
-// maxKeptBuffer is the largest encode buffer the writer keeps between writes: a burst of
-// escaped output may grow it far beyond, and a logger lives as long as its container.
+// flushSize is how many encoded bytes the writer collects before it writes them: a read
+// of short lines encodes to several times its size, and buffering all of it would grow
+// the logger's heap with every burst.
+const flushSize = 32 << 10
+
+// maxKeptBuffer is the largest encode buffer the writer keeps between writes; only a
+// fragment full of escaped control characters grows it beyond.
 const maxKeptBuffer = 64 << 10
 
 // Writer stores the output of one container as records in a log file, rotating it. It is
@@ -95,7 +100,7 @@ func (w *Writer) Write(stream string, p []byte) error {
 	for len(p) > 0 {
 		nl := bytes.IndexByte(p, '\n')
 		if nl >= 0 && nl <= MaxLineSize && len(pl.buf) == 0 {
-			errs = append(errs, w.emit(stream, p[:nl], true, now))
+			errs = appendErr(errs, w.emit(stream, p[:nl], true, now))
 			p = p[nl+1:]
 			continue
 		}
@@ -111,15 +116,24 @@ func (w *Writer) Write(stream string, p []byte) error {
 		p = p[take:]
 		switch {
 		case take == end && nl >= 0:
-			errs = append(errs, w.emit(stream, pl.buf, true, pl.since))
+			errs = appendErr(errs, w.emit(stream, pl.buf, true, pl.since))
 			pl.buf = pl.buf[:0]
 			p = p[1:]
 		case len(pl.buf) == MaxLineSize:
-			errs = append(errs, w.emitFragment(stream, pl, now))
+			errs = appendErr(errs, w.emitFragment(stream, pl, now))
 		}
 	}
-	errs = append(errs, w.flush())
+	errs = appendErr(errs, w.flush())
 	return errors.Join(errs...)
+}
+
+// appendErr collects err unless it is nil: Write runs per read of a pipe, and growing a
+// slice of nils would allocate on every line.
+func appendErr(errs []error, err error) []error {
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errs
 }
 
 // emitFragment stores a full pending line as a fragment. A UTF-8 sequence cut at its end
@@ -161,6 +175,9 @@ func (w *Writer) emit(stream string, line []byte, newline bool, t time.Time) err
 	start := len(w.buf)
 	w.buf = appendRecord(w.buf, stream, line, newline, t)
 	if w.size+int64(len(w.buf)) <= w.opt.MaxSize || w.size+int64(start) == 0 {
+		if len(w.buf) >= flushSize {
+			return w.flush()
+		}
 		return nil
 	}
 	err := w.write(w.buf[:start])

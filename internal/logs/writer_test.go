@@ -224,3 +224,20 @@ func TestNewWriterRejectsNegativeOptions(t *testing.T) {
 		t.Fatal("NewWriter accepted max-size -1")
 	}
 }
+
+// BenchmarkWriterWrite measures the logger's hot path; it must not allocate per line.
+func BenchmarkWriterWrite(b *testing.B) {
+	w, err := NewWriter(filepath.Join(b.TempDir(), "ctr.log"), RotateOptions{MaxSize: 1 << 20, MaxFiles: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	chunk := []byte(strings.Repeat("GET /index.html 200 0.003s \"curl/8.0\" partial\n", 80))
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := w.Write(Stdout, chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

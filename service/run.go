@@ -1,0 +1,177 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/project"
+)
+
+// RunRequest is `run` with its flags.
+type RunRequest struct {
+	Service    string
+	Command    []string // empty keeps the service's
+	Entrypoint []string // nil keeps the service's
+	Env        []string
+	User       string
+	WorkDir    string
+	Volumes    []string // extra volumes, compose short syntax
+	Ports      []string // extra published ports, compose short syntax
+	Labels     map[string]string
+	Name       string
+	// ServicePorts publishes the service's ports (run does not by default).
+	ServicePorts bool
+	NoDeps       bool
+	Remove       bool
+	Detach       bool
+	Streams      ctrd.Streams
+}
+
+// RunRuntime is what run needs beyond Runtime: a foreground process.
+type RunRuntime interface {
+	RunTask(ctx context.Context, id string, s ctrd.Streams) (int, error)
+}
+
+// Run starts the service's dependencies, then a one-off container of the
+// service, and returns its exit code (or 0 with Detach). With Remove the
+// container and everything made for it go when it ends, Ctrl-C included.
+func (e *Engine) Run(ctx context.Context, p *types.Project, req RunRequest) (int, error) {
+	s, err := p.GetService(req.Service)
+	if err != nil {
+		return -1, fmt.Errorf("no such service: %s", req.Service)
+	}
+	if err := e.startDeps(ctx, p, req); err != nil {
+		return -1, err
+	}
+	oneoff, err := oneoffService(s, p.WorkingDir, req)
+	if err != nil {
+		return -1, err
+	}
+	name := req.Name
+	if name == "" {
+		name = NewOneoffName(p.Name, s.Name)
+	}
+	r, err := e.oneoffRunner(ctx, p, oneoff)
+	if err != nil {
+		return -1, err
+	}
+	if err := r.createContainer(ctx, s.Name, 1, name); err != nil {
+		return -1, err
+	}
+	c := Container{ID: name, Name: name, Labels: map[string]string{}}
+	if req.Detach {
+		return 0, e.startContainer(ctx, name)
+	}
+	code, runErr := e.Runtime.(RunRuntime).RunTask(ctx, name, req.Streams)
+	if req.Remove {
+		if err := e.removeContainer(context.WithoutCancel(ctx), c, nil, false); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return code, runErr
+}
+
+// startDeps brings the service's dependencies up, as `up -d` would.
+func (e *Engine) startDeps(ctx context.Context, p *types.Project, req RunRequest) error {
+	if req.NoDeps {
+		return nil
+	}
+	g, err := project.NewGraph(p)
+	if err != nil {
+		return err
+	}
+	deps := slices.DeleteFunc(g.WithDependencies([]string{req.Service}), func(n string) bool { return n == req.Service })
+	if len(deps) == 0 {
+		return nil
+	}
+	depProject, err := p.WithSelectedServices(deps)
+	if err != nil {
+		return err
+	}
+	_, err = e.Up(ctx, depProject, UpRequest{})
+	return err
+}
+
+// oneoffService applies run's overrides to a copy of the service.
+func oneoffService(s types.ServiceConfig, workingDir string, req RunRequest) (types.ServiceConfig, error) {
+	if len(req.Command) > 0 {
+		s.Command = req.Command
+	}
+	if req.Entrypoint != nil {
+		s.Entrypoint = req.Entrypoint
+	}
+	s.Environment = maps.Clone(s.Environment)
+	if s.Environment == nil {
+		s.Environment = types.MappingWithEquals{}
+	}
+	s.Environment.OverrideBy(types.NewMappingWithEquals(req.Env))
+	if req.User != "" {
+		s.User = req.User
+	}
+	if req.WorkDir != "" {
+		s.WorkingDir = req.WorkDir
+	}
+	if !req.ServicePorts {
+		s.Ports = nil
+	}
+	for _, spec := range req.Ports {
+		ports, err := types.ParsePortConfig(spec)
+		if err != nil {
+			return s, fmt.Errorf("run: -p %s: %w", spec, err)
+		}
+		s.Ports = append(s.Ports, ports...)
+	}
+	for _, spec := range req.Volumes {
+		v, err := project.ParseVolume(workingDir, spec)
+		if err != nil {
+			return s, fmt.Errorf("run: -v %s: %w", spec, err)
+		}
+		s.Volumes = append(s.Volumes, v)
+	}
+	s.Labels = maps.Clone(s.Labels)
+	if s.Labels == nil {
+		s.Labels = types.Labels{}
+	}
+	maps.Copy(s.Labels, req.Labels)
+	s.Tty = req.Streams.Tty
+	s.StdinOpen = req.Streams.Stdin != nil
+	// a one-off container never restarts by itself
+	s.Restart = ""
+	s.ContainerName = ""
+	return s, nil
+}
+
+// oneoffRunner prepares what createContainer needs for one container: the
+// project with the modified service, the graph and the image.
+func (e *Engine) oneoffRunner(ctx context.Context, p *types.Project, s types.ServiceConfig) (*upRunner, error) {
+	one := *p
+	one.Services = maps.Clone(p.Services)
+	one.Services[s.Name] = s
+	g, err := project.NewGraph(&one)
+	if err != nil {
+		return nil, err
+	}
+	images, err := e.ensureImages(ctx, &types.Project{Name: p.Name, Services: types.Services{s.Name: s}}, "", false)
+	if err != nil {
+		return nil, err
+	}
+	return &upRunner{e: e, p: &one, g: g, images: images, oneoff: true}, nil
+}
+
+// NewOneoffName names a one-off container: <project>-<service>-run-<id>.
+func NewOneoffName(projectName, service string) string {
+	return project.OneoffName(projectName, service, randomID())
+}
+
+func randomID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
