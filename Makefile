@@ -11,8 +11,11 @@ TOOLS := $(CURDIR)/bin/tools
 
 all: build
 
+# berth and berth-logger, the tiny per-container log process the shims start;
+# berth finds it beside its own binary.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/berth ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/berth-logger ./cmd/berth-logger
 
 # The whole suite: set-up of the runtime (installs and starts containerd when
 # missing), vet, unit and end-to-end tests. In CI (CI=true) an end-to-end test

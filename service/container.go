@@ -73,6 +73,9 @@ func (r *upRunner) createContainer(ctx context.Context, service string, number i
 	if err != nil {
 		return err
 	}
+	if err := r.e.writeLogging(s, name); err != nil {
+		return err
+	}
 	cleanup.add(func() { _ = os.RemoveAll(r.e.containerDir(name)) })
 	hash, err := project.ServiceHash(s)
 	if err != nil {
@@ -296,12 +299,17 @@ func attachNames(req network.AttachRequest) []string {
 	return out
 }
 
-// startContainer starts the container's task.
+// startContainer starts the container's task, its output captured by
+// berth-logger with the rotation chosen at create.
 func (e *Engine) startContainer(ctx context.Context, name string) error {
 	if err := os.MkdirAll(e.containerDir(name), 0o700); err != nil {
 		return err
 	}
-	if _, err := e.Runtime.StartTask(ctx, name, e.logPath(name)); err != nil {
+	driver, err := e.logDriver(name)
+	if err != nil {
+		return err
+	}
+	if _, err := e.Runtime.StartTask(ctx, name, driver); err != nil {
 		return err
 	}
 	// containerd keeps no start time: ps needs it for "Up 5 seconds"
@@ -350,24 +358,15 @@ func (e *Engine) removeContainer(ctx context.Context, c Container, timeout *time
 	return nil
 }
 
-// detach releases the container's network namespace and addresses; the
-// request is rebuilt from labels, so no Compose file is needed.
+// detach releases the container's network namespace and addresses. The
+// network package keeps what it did per container, so this needs neither
+// the Compose file nor complete labels (a one-off, a crash).
 func (e *Engine) detach(ctx context.Context, c Container) error {
 	ns := c.Labels[LabelNetNS]
-	if ns == "" || ns == "host" || !strings.HasPrefix(ns, "/") {
-		return nil
+	if ns == "host" || (ns != "" && !strings.HasSuffix(ns, "/"+c.Name)) {
+		return nil // the host's namespace or another container's: not ours to free
 	}
-	owner := c.Name
-	if !strings.HasSuffix(ns, "/"+owner) {
-		return nil // joined another container's namespace: not ours to free
-	}
-	req := network.AttachRequest{ContainerID: c.Name}
-	for _, n := range strings.Split(c.Labels[LabelNetworks], ",") {
-		if n != "" {
-			req.Networks = append(req.Networks, network.Attachment{Network: n})
-		}
-	}
-	return e.Networks.Detach(ctx, ns, req)
+	return e.Networks.Detach(ctx, e.Networks.NetNSPath(c.Name), network.AttachRequest{ContainerID: c.Name})
 }
 
 func (e *Engine) removeAnonymousVolumes(container string) error {

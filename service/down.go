@@ -9,6 +9,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -56,10 +57,13 @@ func (e *Engine) Down(ctx context.Context, projectName string, req DownRequest) 
 		return plan, nil
 	}
 	r := &downRunner{e: e, observed: observed, timeout: req.Timeout}
-	if err := Execute(ctx, plan, r, e.parallel(), e.Events); err != nil {
+	if err := Execute(ctx, plan, r, e.parallel(), e.Progress); err != nil {
 		return plan, err
 	}
 	if err := e.sweep(ctx, projectName); err != nil {
+		return plan, err
+	}
+	if err := e.stopIdleHelper(ctx); err != nil {
 		return plan, err
 	}
 	return plan, e.removeImages(ctx, req.Project, req.RemoveImages)
@@ -80,7 +84,7 @@ func (e *Engine) removeImages(ctx context.Context, p *types.Project, mode string
 		if err := e.Runtime.RemoveImage(ctx, ref); err != nil {
 			return err
 		}
-		progress.Or(e.Events).Event(progress.Event{ID: "Image " + ref, Status: "Removed", Done: true})
+		progress.Or(e.Progress).Event(progress.Event{ID: "Image " + ref, Status: "Removed", Done: true})
 	}
 	return nil
 }
@@ -101,11 +105,47 @@ func (r *downRunner) Run(ctx context.Context, op *Op) error {
 		}
 		return nil
 	case ResNetwork:
+		if err := r.e.detachStale(ctx, op.Name); err != nil {
+			return err
+		}
 		return r.e.Networks.Remove(ctx, op.Name)
 	case ResVolume:
 		return r.e.Volumes.Remove(op.Name)
 	}
 	return fmt.Errorf("unknown operation %s", op)
+}
+
+// stopIdleHelper stops berth's helper once no network is left for it to
+// serve, so that down leaves nothing running and nothing on disk.
+func (e *Engine) stopIdleHelper(ctx context.Context) error {
+	if e.StopHelper == nil {
+		return nil
+	}
+	nets, err := e.Networks.List()
+	if err != nil || len(nets) > 0 {
+		return err
+	}
+	return e.StopHelper(ctx)
+}
+
+// detachStale releases attachments whose container is gone: what a berth
+// killed between deleting a container and detaching it leaves.
+func (e *Engine) detachStale(ctx context.Context, networkName string) error {
+	ids, err := e.Networks.Attachments(networkName)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: id})
+		if err != nil {
+			return err
+		}
+		if len(infos) == 0 {
+			errs = append(errs, e.Networks.Detach(ctx, e.Networks.NetNSPath(id), network.AttachRequest{ContainerID: id}))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // sweep removes what a crash can leave without a container to find it by:

@@ -25,7 +25,7 @@ type Runtime interface {
 	ImageConfig(ctx context.Context, ref string) (ctrd.ImageInfo, error)
 	PullAll(ctx context.Context, refs []string, sink progress.Sink) error
 	CreateContainer(ctx context.Context, spec ctrd.ContainerSpec) error
-	StartTask(ctx context.Context, id, logPath string) (uint32, error)
+	StartTask(ctx context.Context, id string, logs ctrd.LogDriver) (uint32, error)
 	StopTask(ctx context.Context, id, signal string, timeout time.Duration) error
 	DeleteContainer(ctx context.Context, id string) error
 	Exec(ctx context.Context, id string, spec ctrd.ExecSpec) (int, error)
@@ -43,6 +43,7 @@ type Networks interface {
 	Remove(ctx context.Context, name string) error
 	CreateNetNS(containerID string) (string, error)
 	NetNSPath(containerID string) string
+	Attachments(name string) ([]string, error)
 	Attach(ctx context.Context, nsPath string, req network.AttachRequest) ([]network.Interface, []network.PortMapping, error)
 	Detach(ctx context.Context, nsPath string, req network.AttachRequest) error
 }
@@ -52,15 +53,27 @@ type Engine struct {
 	Runtime  Runtime
 	Networks Networks
 	Volumes  *volumes.Manager
-	// DataRoot holds berth's state; container files live under
-	// DataRoot/containers/<namespace>.
+	// DataRoot holds berth's state for the namespace: container files live
+	// under DataRoot/containers.
 	DataRoot  string
 	Namespace string
-	Events    progress.Sink
+	Progress  progress.Sink
 	// Warn receives one line per thing berth cannot honour.
 	Warn func(string)
 	// Parallel bounds how many operations run at once.
 	Parallel int
+	// Logger is the berth-logger binary the shims start to capture each
+	// container's output; empty writes plain files (tests of the engine).
+	Logger string
+	// LoggerErr says why there is no Logger; starting a container fails
+	// with it.
+	LoggerErr error
+	// EnsureHelper, when set, makes sure berth's helper (DNS, health
+	// checks, restart policies) runs and serves the named networks.
+	EnsureHelper func(ctx context.Context, networks ...string) error
+	// StopHelper stops the helper and removes its files; down calls it when
+	// the last network is gone.
+	StopHelper func(ctx context.Context) error
 }
 
 func (e *Engine) warn(msg string) {
@@ -79,11 +92,13 @@ func (e *Engine) parallel() int {
 // containerDir holds a container's generated files (hosts, resolv.conf)
 // and its log.
 func (e *Engine) containerDir(name string) string {
-	return filepath.Join(e.DataRoot, "containers", e.Namespace, name)
+	return filepath.Join(e.DataRoot, "containers", name)
 }
 
-func (e *Engine) logPath(name string) string {
-	return filepath.Join(e.containerDir(name), "console.log")
+// LogPath is where a container's output is stored (berth-logger's JSON
+// lines, rotated beside it).
+func (e *Engine) LogPath(name string) string {
+	return filepath.Join(e.containerDir(name), "container.log")
 }
 
 // lock serialises up and down of one project: one lock per project, never
@@ -92,7 +107,7 @@ func (e *Engine) lock(ctx context.Context, projectName string) (func(), error) {
 	if err := project.ValidateName(projectName); err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(e.DataRoot, "projects", e.Namespace)
+	dir := filepath.Join(e.DataRoot, "projects")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock project %q: %w", projectName, err)
 	}

@@ -72,8 +72,10 @@ func (r *upRunner) createNetwork(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		_, err = r.e.Networks.Ensure(ctx, spec)
-		return err
+		if _, err = r.e.Networks.Ensure(ctx, spec); err != nil {
+			return err
+		}
+		return r.e.ensureHelper(ctx, name)
 	}
 	return fmt.Errorf("create network %q: not in the project", name)
 }

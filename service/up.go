@@ -70,8 +70,12 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 	if req.DryRun {
 		return plan, nil
 	}
+	// the helper serves DNS for existing networks too: restart it if it died
+	if err := e.ensureHelper(ctx, existingNetworks(desired, observed)...); err != nil {
+		return nil, err
+	}
 	r := &upRunner{e: e, p: p, g: g, images: images, observed: observed, timeout: req.Timeout}
-	return plan, Execute(ctx, plan, r, e.parallel(), e.Events)
+	return plan, Execute(ctx, plan, r, e.parallel(), e.Progress)
 }
 
 // ensureImages makes sure every selected service's image is present,
@@ -94,7 +98,7 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, pull string
 		}
 	}
 	if len(toPull) > 0 && !dryRun {
-		if err := e.Runtime.PullAll(ctx, toPull, e.Events); err != nil {
+		if err := e.Runtime.PullAll(ctx, toPull, e.Progress); err != nil {
 			return nil, err
 		}
 	}
@@ -148,4 +152,24 @@ func (e *Engine) imageConfigs(ctx context.Context, p *types.Project) (map[string
 		})
 	}
 	return out, eg.Wait()
+}
+
+func existingNetworks(d Desired, o Observed) []string {
+	var out []string
+	for _, n := range d.Networks {
+		if o.Networks[n.Name] {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
+func (e *Engine) ensureHelper(ctx context.Context, networks ...string) error {
+	if e.EnsureHelper == nil || len(networks) == 0 {
+		return nil
+	}
+	if err := e.EnsureHelper(ctx, networks...); err != nil {
+		return fmt.Errorf("start berth's helper (DNS): %w", err)
+	}
+	return nil
 }

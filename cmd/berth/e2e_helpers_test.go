@@ -38,6 +38,9 @@ func newE2E(t *testing.T) *e2e {
 	testenv.RequireRoot(t)
 	testenv.RequireContainerd(t, "")
 	e := &e2e{t: t, namespace: "berth-e2e-" + randomHex(4), dataRoot: t.TempDir(), dir: t.TempDir()}
+	// in-process runs start the helper and the logger from real binaries
+	t.Setenv("BERTH_EXE", e.binary())
+	t.Setenv("BERTH_LOGGER", filepath.Join(filepath.Dir(e.binary()), "berth-logger"))
 	t.Cleanup(e.cleanup)
 	return e
 }
@@ -176,11 +179,13 @@ func (e *e2e) binary() string {
 			return
 		}
 		binaryPath = filepath.Join(dir, "berth")
-		build := exec.Command("go", "build", "-o", binaryPath, ".")
-		build.Dir = pkgDir
-		out, err := build.CombinedOutput()
-		if err != nil {
-			binaryErr = fmt.Errorf("go build: %v: %s", err, out)
+		for _, b := range [][2]string{{binaryPath, "."}, {filepath.Join(dir, "berth-logger"), "../berth-logger"}} {
+			build := exec.Command("go", "build", "-o", b[0], b[1])
+			build.Dir = pkgDir
+			if out, err := build.CombinedOutput(); err != nil {
+				binaryErr = fmt.Errorf("go build %s: %v: %s", b[1], err, out)
+				return
+			}
 		}
 	})
 	if binaryErr != nil {

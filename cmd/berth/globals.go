@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -61,4 +62,11 @@ func loadOptions(c *cli.Context) project.LoadOptions {
 		EnvFiles:    envFiles,
 		Profiles:    c.StringSlice(flagProfile),
 	}
+}
+
+// stateRoot is the data root of the containerd namespace in use: each
+// namespace has its own networks, volumes and containers, as each Docker
+// daemon has.
+func stateRoot(c *cli.Context) string {
+	return filepath.Join(c.String(flagDataRoot), c.String(flagNamespace))
 }

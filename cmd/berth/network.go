@@ -58,7 +58,7 @@ func projectNetworks(c *cli.Context) (*network.Manager, []network.Network, strin
 	if err != nil {
 		return nil, nil, "", err
 	}
-	m, err := network.NewManager(network.Config{DataRoot: c.String(flagDataRoot), CNIPath: cniPath})
+	m, err := network.NewManager(network.Config{DataRoot: stateRoot(c), CNIPath: cniPath})
 	if err != nil {
 		return nil, nil, "", err
 	}

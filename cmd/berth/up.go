@@ -205,7 +205,7 @@ func newEngine(c *cli.Context) (*service.Engine, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	dataRoot := c.String(flagDataRoot)
+	dataRoot := stateRoot(c)
 	cniPath, err := network.FindCNIPath(c.String(flagCNIPath))
 	if err != nil {
 		client.Close()
@@ -221,14 +221,20 @@ func newEngine(c *cli.Context) (*service.Engine, func(), error) {
 		client.Close()
 		return nil, nil, usageErr{err}
 	}
+	// only starting a container needs the logger: ps and down work without
+	logger, loggerErr := findLogger()
 	eng := &service.Engine{
-		Runtime:   client,
-		Networks:  nets,
-		Volumes:   volumes.NewManager(dataRoot),
-		DataRoot:  dataRoot,
-		Namespace: client.Namespace(),
-		Events:    disp,
-		Warn:      func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
+		Logger:       logger,
+		LoggerErr:    loggerErr,
+		EnsureHelper: ensureHelper(c),
+		StopHelper:   stopHelper(c),
+		Runtime:      client,
+		Networks:     nets,
+		Volumes:      volumes.NewManager(dataRoot),
+		DataRoot:     dataRoot,
+		Namespace:    client.Namespace(),
+		Progress:     disp,
+		Warn:         func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
 	}
 	return eng, func() { disp.Stop(); client.Close() }, nil
 }

@@ -50,7 +50,7 @@ func projectVolumes(c *cli.Context) ([]volumes.Volume, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	all, err := volumes.NewManager(c.String(flagDataRoot)).List()
+	all, err := volumes.NewManager(stateRoot(c)).List()
 	if err != nil {
 		return nil, "", err
 	}
@@ -112,7 +112,7 @@ func runVolumeRm(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	m := volumes.NewManager(c.String(flagDataRoot))
+	m := volumes.NewManager(stateRoot(c))
 	for _, name := range c.Args().Slice() {
 		v, ok := findVolume(vols, name)
 		if !ok {

@@ -25,10 +25,39 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// StartTask starts the container's process with its output appended to
-// logPath, which the shim keeps writing whether or not berth runs. A
-// stopped task left from an earlier run is deleted first.
-func (c *Client) StartTask(ctx context.Context, id, logPath string) (uint32, error) {
+// LogDriver says where a container's output goes: to a logger binary the
+// shim starts with args (berth-logger), or straight into a file.
+type LogDriver struct {
+	Binary string
+	Args   map[string]string
+	File   string
+}
+
+func (l LogDriver) creator() (cio.Creator, error) {
+	if l.Binary != "" {
+		return cio.BinaryIO(l.Binary, l.Args), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(l.File), 0o700); err != nil {
+		return nil, err
+	}
+	return cio.LogFile(l.File), nil
+}
+
+// restartLogURI is what containerd's restart monitor starts a restarted
+// task's logger with; without it a restarted task logs nowhere.
+func (l LogDriver) restartLogURI() string {
+	if l.Binary != "" {
+		if u, err := cio.LogURIGenerator("binary", l.Binary, l.Args); err == nil {
+			return u.String()
+		}
+	}
+	return "file://" + l.File
+}
+
+// StartTask starts the container's process with its output captured by the
+// log driver, whether or not berth runs. A stopped task left from an
+// earlier run is deleted first.
+func (c *Client) StartTask(ctx context.Context, id string, logs LogDriver) (uint32, error) {
 	ctx = c.Context(ctx)
 	ctr, err := c.client.LoadContainer(ctx, id)
 	if err != nil {
@@ -37,10 +66,14 @@ func (c *Client) StartTask(ctx context.Context, id, logPath string) (uint32, err
 	if err := c.deleteTask(ctx, ctr); err != nil {
 		return 0, fmt.Errorf("start container %s: %w", id, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
+	if _, err := ctr.SetLabels(ctx, map[string]string{"containerd.io/restart.loguri": logs.restartLogURI()}); err != nil {
 		return 0, fmt.Errorf("start container %s: %w", id, err)
 	}
-	task, err := c.newTask(ctx, ctr, logPath)
+	creator, err := logs.creator()
+	if err != nil {
+		return 0, fmt.Errorf("start container %s: %w", id, err)
+	}
+	task, err := c.newTask(ctx, ctr, creator)
 	if err != nil {
 		return 0, fmt.Errorf("start container %s: %w", id, err)
 	}
@@ -55,12 +88,12 @@ func (c *Client) StartTask(ctx context.Context, id, logPath string) (uint32, err
 // containerd may still be finishing that berth's request: wait for it a
 // little, deleting whatever task appears, and clear the debris by hand
 // only when nothing moves.
-func (c *Client) newTask(ctx context.Context, ctr containerd.Container, logPath string) (containerd.Task, error) {
+func (c *Client) newTask(ctx context.Context, ctr containerd.Container, creator cio.Creator) (containerd.Task, error) {
 	var err error
 	cleared := false
 	for wait := 100 * time.Millisecond; ; wait *= 2 {
 		var task containerd.Task
-		task, err = ctr.NewTask(ctx, cio.LogFile(logPath))
+		task, err = ctr.NewTask(ctx, creator)
 		if !isTaskDebris(err) {
 			return task, err
 		}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/berth-dev/berth/internal/daemon"
+	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/network/dns"
+)
+
+// helperIdleExit is how long the helper stays once no berth network is left.
+const helperIdleExit = 30 * time.Second
+
+// helperCommand is the hidden command berth starts on demand, one per data
+// root, as podman starts aardvark-dns: it serves DNS on the networks'
+// gateways and exits once no network is left.
+func helperCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "__helper",
+		Hidden: true,
+		Usage:  "run berth's helper (started by berth itself)",
+		Action: func(c *cli.Context) error {
+			root := stateRoot(c)
+			lease, err := daemon.Acquire(root)
+			if err != nil {
+				return err
+			}
+			defer lease.Release()
+			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			logger := log.New(os.Stderr, "berth-helper: ", log.LstdFlags)
+			return dns.Serve(ctx, dns.Config{DataRoot: root, IdleExit: helperIdleExit, Logf: logger.Printf, Lease: lease})
+		},
+	}
+}
+
+// ensureHelper starts the helper when it is not running and waits until it
+// serves the networks.
+func ensureHelper(c *cli.Context) func(ctx context.Context, networks ...string) error {
+	return func(ctx context.Context, networks ...string) error {
+		exe, err := berthExecutable()
+		if err != nil {
+			return err
+		}
+		root := stateRoot(c)
+		argv := []string{exe, "--data-root", c.String(flagDataRoot), "--namespace", c.String(flagNamespace), "--address", c.String(flagAddress), "__helper"}
+		if _, _, err := daemon.Ensure(ctx, root, argv); err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		return dns.WaitServed(wctx, root, networks...)
+	}
+}
+
+// stopHelper stops the helper and removes its state: it has nothing left
+// to serve.
+func stopHelper(c *cli.Context) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		root := stateRoot(c)
+		if err := daemon.Stop(root); err != nil {
+			return err
+		}
+		for _, dir := range []string{"helper", "dns"} {
+			if err := os.RemoveAll(filepath.Join(root, dir)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// findLogger locates berth-logger: $BERTH_LOGGER, beside the berth binary,
+// or in the library directory `make install` uses.
+func findLogger() (string, error) {
+	if p := os.Getenv("BERTH_LOGGER"); p != "" {
+		return p, nil
+	}
+	var candidates []string
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "berth-logger"))
+	}
+	candidates = append(candidates, "/usr/local/lib/berth/berth-logger", "/usr/lib/berth/berth-logger")
+	for _, p := range candidates {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("berth-logger not found (looked in %s): build it with 'make build', or set BERTH_LOGGER", strings.Join(candidates, ", "))
+}
+
+func doctorCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "Check berth's runtime: containerd, CNI plugins, logger and the DNS helper",
+		Action: func(c *cli.Context) error {
+			w := c.App.Writer
+			ok := true
+			check := func(what string, err error, detail string) {
+				if err != nil {
+					ok = false
+					fmt.Fprintf(w, "✘ %-12s %v\n", what, err)
+					return
+				}
+				fmt.Fprintf(w, "✔ %-12s %s\n", what, detail)
+			}
+			client, err := connect(c)
+			if err == nil {
+				client.Close()
+			}
+			check("containerd", err, c.String(flagAddress)+" (namespace "+c.String(flagNamespace)+")")
+			cniPath, err := network.FindCNIPath(c.String(flagCNIPath))
+			check("CNI plugins", err, cniPath)
+			logger, err := findLogger()
+			check("logger", err, logger)
+			root := stateRoot(c)
+			if pid, running := daemon.Status(root); running {
+				report, err := dns.Status(root)
+				detail := fmt.Sprintf("pid %d", pid)
+				if err == nil {
+					for _, n := range report.Networks {
+						detail += fmt.Sprintf("; %s on %v", n.Network, n.Addrs)
+						if len(n.Errors) > 0 {
+							detail += " (" + strings.Join(n.Errors, "; ") + ")"
+						}
+					}
+				}
+				check("DNS helper", err, detail)
+			} else {
+				fmt.Fprintln(w, "- DNS helper   not running (berth starts it with the first network)")
+			}
+			if !ok {
+				return exitCodeErr{1}
+			}
+			return nil
+		},
+	}
+}
+
+// berthExecutable is the binary that runs the helper: this one, or
+// $BERTH_EXE when berth runs inside another program (its tests).
+func berthExecutable() (string, error) {
+	if p := os.Getenv("BERTH_EXE"); p != "" {
+		return p, nil
+	}
+	return os.Executable()
+}

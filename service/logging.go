@@ -1,0 +1,53 @@
+package service
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/logs"
+)
+
+// writeLogging saves the container's log rotation (from logging.options)
+// beside its log: every later start, by up, start or the helper, uses it.
+func (e *Engine) writeLogging(s types.ServiceConfig, name string) error {
+	var opts map[string]string
+	if s.Logging != nil {
+		opts = s.Logging.Options
+	}
+	rot, err := logs.ParseRotateOptions(opts)
+	if err != nil {
+		return fmt.Errorf("service %q: logging.options: %w", s.Name, err)
+	}
+	for _, k := range logs.UnsupportedOptions(opts) {
+		e.warn(fmt.Sprintf("service %q: logging.options.%s is not supported and is ignored", s.Name, k))
+	}
+	b, err := json.Marshal(rot)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(e.loggingFile(name), b, 0o600)
+}
+
+func (e *Engine) loggingFile(name string) string {
+	return filepath.Join(e.containerDir(name), "logging.json")
+}
+
+// logDriver is how the container's output is captured.
+func (e *Engine) logDriver(name string) (ctrd.LogDriver, error) {
+	if e.LoggerErr != nil {
+		return ctrd.LogDriver{}, e.LoggerErr
+	}
+	if e.Logger == "" {
+		return ctrd.LogDriver{File: e.LogPath(name)}, nil
+	}
+	var rot logs.RotateOptions
+	if b, err := os.ReadFile(e.loggingFile(name)); err == nil {
+		_ = json.Unmarshal(b, &rot)
+	}
+	return ctrd.LogDriver{Binary: e.Logger, Args: logs.LoggerArgs(e.LogPath(name), rot)}, nil
+}
