@@ -59,6 +59,7 @@ func commands() []*cli.Command {
 		execCommand(),
 		runCommand(),
 		psCommand(),
+		logsCommand(),
 		lsCommand(),
 		volumeCommand(),
 		networkCommand(),
@@ -67,6 +68,8 @@ func commands() []*cli.Command {
 		imagesCommand(),
 		imageCommand(),
 		versionCommand(),
+		doctorCommand(),
+		helperCommand(),
 	}
 	for _, c := range cmds {
 		setUsageHandler(c)

@@ -76,4 +76,3 @@ func TestE2EKilledUpConverges(t *testing.T) {
 	e.mustBerth("down", "-v")
 	testenv.AssertNoLeak(t, e.leakScope(), before)
 }
-
