@@ -299,12 +299,24 @@ func attachNames(req network.AttachRequest) []string {
 	return out
 }
 
-// startContainer starts the container's task, its output captured by
-// berth-logger with the rotation chosen at create.
+// startContainer starts the container as a person asks it: its restart
+// count and health start afresh.
 func (e *Engine) startContainer(ctx context.Context, name string) error {
 	if err := os.MkdirAll(e.containerDir(name), 0o700); err != nil {
 		return err
 	}
+	for _, f := range []string{e.restartFile(name), e.healthFile(name)} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return e.launch(ctx, name)
+}
+
+// launch starts the container's task, its output captured by berth-logger
+// with the rotation chosen at create, and marks it for containerd's restart
+// monitor when its policy wants it back after a containerd restart.
+func (e *Engine) launch(ctx context.Context, name string) error {
 	driver, err := e.logDriver(name)
 	if err != nil {
 		return err
@@ -313,10 +325,25 @@ func (e *Engine) startContainer(ctx context.Context, name string) error {
 		return err
 	}
 	// containerd keeps no start time: ps needs it for "Up 5 seconds"
-	return e.Runtime.SetLabels(ctx, name, map[string]string{
+	labels := map[string]string{
 		LabelStartedAt: time.Now().UTC().Format(time.RFC3339Nano),
 		LabelStopping:  "",
-	})
+	}
+	if e.restartsAlways(ctx, name) {
+		labels[restartStatusLabel] = "running"
+	}
+	return e.Runtime.SetLabels(ctx, name, labels)
+}
+
+// restartsAlways says whether the container's policy is always or
+// unless-stopped.
+func (e *Engine) restartsAlways(ctx context.Context, name string) bool {
+	infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: name})
+	if err != nil || len(infos) == 0 {
+		return false
+	}
+	p := infos[0].Labels[LabelRestart]
+	return p == "always" || p == "unless-stopped"
 }
 
 // removeContainer stops the container with its stop signal and grace
@@ -334,7 +361,11 @@ func (e *Engine) removeContainer(ctx context.Context, c Container, timeout *time
 	// marked first: if berth dies while the process handles its signal, the
 	// next up knows the container is on its way out and starts it again
 	if c.Running() {
-		if err := e.Runtime.SetLabels(ctx, c.ID, map[string]string{LabelStopping: "true"}); err != nil && !ctrd.IsNotFound(err) {
+		labels := map[string]string{LabelStopping: "true"}
+		if _, ok := c.Labels[restartStatusLabel]; ok {
+			labels[restartStatusLabel] = "stopped"
+		}
+		if err := e.Runtime.SetLabels(ctx, c.ID, labels); err != nil && !ctrd.IsNotFound(err) {
 			return err
 		}
 	}

@@ -157,7 +157,7 @@ func containerLabels(in specInput) map[string]string {
 		project.LabelContainerName: in.Name,
 		LabelStopSignal:            stopSignal,
 		LabelStopTimeout:           grace.String(),
-		LabelRestart:               s.Restart,
+		LabelRestart:               restartPolicy(s),
 		LabelCommand:               strings.Join(in.Args, " "),
 	} {
 		labels[k] = v

@@ -71,6 +71,7 @@ func commands() []*cli.Command {
 		doctorCommand(),
 		helperCommand(),
 	}
+	cmds = append(cmds, lifecycleCommands()...)
 	for _, c := range cmds {
 		setUsageHandler(c)
 	}

@@ -39,6 +39,23 @@ func helperCommand() *cli.Command {
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			logger := log.New(os.Stderr, "berth-helper: ", log.LstdFlags)
+			eng, done, err := newEngine(c)
+			if err != nil {
+				return err
+			}
+			defer done()
+			// restart policies and health checks live as long as DNS does:
+			// until no network is left
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go func() {
+				for ctx.Err() == nil {
+					if err := eng.Supervise(ctx); err != nil {
+						logger.Printf("supervise: %v", err)
+						time.Sleep(time.Second)
+					}
+				}
+			}()
 			return dns.Serve(ctx, dns.Config{DataRoot: root, IdleExit: helperIdleExit, Logf: logger.Printf, Lease: lease})
 		},
 	}

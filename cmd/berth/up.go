@@ -11,6 +11,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/urfave/cli/v2"
 
+	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/service"
@@ -25,7 +26,7 @@ func upCommand() *cli.Command {
 		Description: "Converges the project to the Compose file: creates what is missing, recreates containers whose\n" +
 			"configuration or image changed, starts what is stopped, in dependency order and in parallel where\n" +
 			"the graph allows. A second 'up' with nothing changed touches nothing.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run containers in the background"},
 			&cli.BoolFlag{Name: "force-recreate", Usage: "recreate containers even if their configuration and image haven't changed"},
 			&cli.BoolFlag{Name: "no-recreate", Usage: "if containers already exist, don't recreate them"},
@@ -38,7 +39,7 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "wait for services to be running|healthy; implies detached mode"},
 			&cli.IntFlag{Name: "wait-timeout", Usage: "maximum duration in `SECONDS` to wait for the project to be running|healthy"},
 			&cli.StringSliceFlag{Name: "scale", Usage: "scale SERVICE to NUM instances (`SERVICE=NUM`); overrides the scale setting in the Compose file"},
-		},
+		}, attachFlags()...),
 		Action: runUp,
 	}
 }
@@ -61,6 +62,16 @@ func runUp(c *cli.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(secs)*time.Second)
 		defer cancel()
 	}
+	attached := !c.Bool("detach") && !req.Wait && !req.DryRun
+	var aopts attachOptions
+	if attached {
+		if aopts, err = newAttachOptions(c, p, req); err != nil {
+			return err
+		}
+		aopts.since = time.Now()
+	} else if c.String("exit-code-from") != "" || c.Bool("abort-on-container-exit") {
+		return usageErr{fmt.Errorf("--exit-code-from and --abort-on-container-exit need attached mode: drop -d/--wait")}
+	}
 	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
@@ -70,11 +81,19 @@ func runUp(c *cli.Context) error {
 	if req.DryRun && plan != nil {
 		printPlan(c, plan)
 	}
+	if err != nil || !attached {
+		return err
+	}
+	// the progress display is done: the containers' output follows
+	if d, ok := eng.Progress.(progress.Display); ok {
+		d.Stop()
+	}
+	code, err := attach(c, eng, p.Name, aopts)
 	if err != nil {
 		return err
 	}
-	if !c.Bool("detach") && !req.Wait && !req.DryRun {
-		fmt.Fprintln(c.App.ErrWriter, "note: attached mode is not available yet; the containers run in the background (use 'berth logs' and 'berth down')")
+	if code != 0 {
+		return exitCodeErr{code}
 	}
 	return nil
 }
