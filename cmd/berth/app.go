@@ -59,6 +59,7 @@ func commands() []*cli.Command {
 		execCommand(),
 		runCommand(),
 		psCommand(),
+		scaleCommand(),
 		logsCommand(),
 		lsCommand(),
 		volumeCommand(),
