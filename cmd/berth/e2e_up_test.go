@@ -235,3 +235,32 @@ func equalPIDs(a, b map[string]uint32) bool {
 	}
 	return true
 }
+
+func TestE2EDryRun(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", gatedStack)
+	r := e.mustBerth("--dry-run", "up", "-d")
+	for _, want := range []string{"network:gates_default create (missing)", "container:gates-api-1 create (missing)", "service:db wait-healthy"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("dry run plan lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if cs := e.containers(); len(cs) != 0 {
+		t.Errorf("dry run created containers: %v", cs)
+	}
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+	e.mustBerth("up", "-d")
+	e.writeFile("compose.yaml", strings.Replace(gatedStack, "MODE: one", "MODE: two", 1))
+	r = e.mustBerth("--dry-run", "up", "-d")
+	if !strings.Contains(r.stdout, "container:gates-api-1 recreate (config changed)") || strings.Contains(r.stdout, "gates-web-1 recreate") {
+		t.Errorf("dry run after a change:\n%s", r.stdout)
+	}
+	r = e.mustBerth("--dry-run", "down")
+	if !strings.Contains(r.stdout, "container:gates-web-1 remove") {
+		t.Errorf("dry run of down:\n%s", r.stdout)
+	}
+	if len(e.containers()) != 5 {
+		t.Errorf("dry run of down removed containers: %v", e.containers())
+	}
+	e.mustBerth("down", "-v")
+}
