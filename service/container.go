@@ -69,14 +69,19 @@ func (r *upRunner) createContainer(ctx context.Context, service string, number i
 	if err != nil {
 		return err
 	}
+	cleanup.add(func() { _ = os.RemoveAll(r.e.containerDir(name)) })
 	etc, err := r.e.writeEtcFiles(s, name, att.ifaces)
 	if err != nil {
 		return err
 	}
+	files, err := r.e.secretMounts(r.p, s, name)
+	if err != nil {
+		return err
+	}
+	etc = append(etc, files...)
 	if err := r.e.writeLogging(s, name); err != nil {
 		return err
 	}
-	cleanup.add(func() { _ = os.RemoveAll(r.e.containerDir(name)) })
 	hash, err := project.ServiceHash(s)
 	if err != nil {
 		return err

@@ -37,6 +37,7 @@ func newE2E(t *testing.T) *e2e {
 	}
 	testenv.RequireRoot(t)
 	testenv.RequireContainerd(t, "")
+	testenv.SerializeHost(t)
 	e := &e2e{t: t, namespace: "berth-e2e-" + randomHex(4), dataRoot: t.TempDir(), dir: t.TempDir()}
 	// in-process runs start the helper and the logger from real binaries
 	t.Setenv("BERTH_EXE", e.binary())

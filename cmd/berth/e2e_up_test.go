@@ -264,3 +264,56 @@ func TestE2EDryRun(t *testing.T) {
 	}
 	e.mustBerth("down", "-v")
 }
+
+func TestE2ESecretsAndConfigs(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("db_password.txt", "s3cret\n")
+	e.writeFile("compose.yaml", `
+name: sec
+services:
+  app:
+    image: berth-test/busybox:1
+    command: `+idle+`
+    secrets:
+      - db_password
+      - source: token
+        target: api-token
+        uid: "1000"
+        mode: 0400
+    configs:
+      - source: app_conf
+        target: /etc/app.conf
+secrets:
+  db_password:
+    file: ./db_password.txt
+  token:
+    environment: API_TOKEN
+configs:
+  app_conf:
+    content: "level=debug"
+`)
+	t.Setenv("API_TOKEN", "tok-123")
+	e.mustBerth("up", "-d")
+	checks := map[string]string{
+		"cat /run/secrets/db_password":             "s3cret",
+		"cat /run/secrets/api-token":               "tok-123",
+		"stat -c '%a %u' /run/secrets/api-token":   "400 1000",
+		"stat -c '%a %u' /run/secrets/db_password": "444 0",
+		"cat /etc/app.conf":                        "level=debug",
+	}
+	for cmd, want := range checks {
+		out := e.mustBerth("exec", "-T", "app", "sh", "-c", cmd).stdout
+		if strings.TrimSpace(out) != want {
+			t.Errorf("%s: %q, want %q", cmd, out, want)
+		}
+	}
+	if r := e.berth("exec", "-T", "app", "sh", "-c", "echo x > /run/secrets/db_password"); r.code == 0 {
+		t.Error("a secret is writable")
+	}
+	// config shows where secrets come from, never their values
+	if out := e.mustBerth("config").stdout; strings.Contains(out, "tok-123") || strings.Contains(out, "s3cret") {
+		t.Errorf("config prints a secret's value:\n%s", out)
+	}
+	e.mustBerth("down", "-v")
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/gofrs/flock"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -216,4 +217,19 @@ func ctrList(s LeakScope, obj string) (string, error) {
 		}
 	}
 	return strings.Join(names, "\n"), nil
+}
+
+// SerializeHost holds the host-wide end-to-end lock until the test ends:
+// tests that compare the host before and after must not see another test
+// binary's networks and rules (go test runs packages in parallel).
+func SerializeHost(t testing.TB) {
+	t.Helper()
+	if err := os.MkdirAll("/run/berth", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fl := flock.New("/run/berth/e2e.lock")
+	if err := fl.Lock(); err != nil {
+		t.Fatalf("take the e2e lock: %v", err)
+	}
+	t.Cleanup(func() { _ = fl.Unlock() })
 }
