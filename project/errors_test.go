@@ -147,3 +147,29 @@ func TestValidateName(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateContainerName(t *testing.T) {
+	long := strings.Repeat("a", 77)
+	for name, ok := range map[string]bool{
+		"app-web-1": true, "a.b_c-1": true, "x": true,
+		"": false, "../x": false, "a/b": false, "-a": false, "a--b": false, "a b": false, long: false,
+	} {
+		if err := ValidateContainerName(name); (err == nil) != ok {
+			t.Errorf("ValidateContainerName(%q) = %v, want ok=%v", name, err, ok)
+		}
+	}
+}
+
+func FuzzNames(f *testing.F) {
+	for _, s := range []string{"app", "../etc", "a/b", "A", "x-1", strings.Repeat("z", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		// whatever a validator accepts stays inside a directory it is joined to
+		for _, err := range []error{ValidateName(s), ValidateContainerName(s)} {
+			if err == nil && (strings.Contains(s, "/") || strings.Contains(s, "..") || s == "" || s == ".") {
+				t.Fatalf("accepted %q", s)
+			}
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -117,4 +118,21 @@ func ParseVolume(workingDir, spec string) (types.ServiceVolumeConfig, error) {
 		v.Bind = &types.ServiceVolumeBind{CreateHostPath: true}
 	}
 	return v, nil
+}
+
+// maxContainerName is containerd's limit on identifiers.
+const maxContainerName = 76
+
+var validContainerName = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+
+// ValidateContainerName refuses names containerd would refuse, or that
+// would escape berth's directories, before anything is created.
+func ValidateContainerName(name string) error {
+	if len(name) > maxContainerName {
+		return fmt.Errorf("container name %q is too long: at most %d characters (shorten the project or service name, or set container_name)", name, maxContainerName)
+	}
+	if !validContainerName.MatchString(name) {
+		return fmt.Errorf("container name %q is not valid: letters, digits and single '.', '_' or '-' between them", name)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -43,6 +44,11 @@ func desiredService(p *types.Project, g *project.Graph, s types.ServiceConfig, i
 		return DesiredService{}, err
 	}
 	replicas := project.Replicas(s)
+	for _, n := range containerNames(p.Name, s, max(replicas, 1)) {
+		if err := project.ValidateContainerName(n); err != nil {
+			return DesiredService{}, fmt.Errorf("service %q: %w", s.Name, err)
+		}
+	}
 	ds := DesiredService{
 		Name:           s.Name,
 		Replicas:       replicas,
