@@ -41,10 +41,10 @@ lint:
 fuzz:
 	$(GO) test ./project -run '^$$' -fuzz FuzzLoad -fuzztime 60s
 
-demo: runtime build
-	@echo "make demo: the example stacks arrive with the examples issue; for now try:"
-	@echo "  bin/berth -f project/testdata/config/basic-yaml/compose.yaml config"
-	bin/berth -f project/testdata/config/basic-yaml/compose.yaml config --services
+# The main job: examples/devenv up and answering on 127.0.0.1, then what to try next.
+# scripts/demo.sh installs the runtime, builds berth and the example images itself.
+demo:
+	bash scripts/demo.sh
 
 clean:
 	rm -rf bin
