@@ -17,7 +17,9 @@ port="${DEVENV_PORT:-8080}"
 url="http://127.0.0.1:$port"
 started=$SECONDS
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# bold only on a terminal that wants colours
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 die() {
 	printf 'demo: %s\n' "$*" >&2
 	exit 1

@@ -496,18 +496,7 @@ func (r *lifecycleRunner) run(ctx context.Context, kind OpKind, c Container) err
 		}
 		return r.e.startContainer(ctx, c.ID)
 	case OpKill:
-		sig := r.req.Signal
-		if sig == "" {
-			sig = "SIGKILL"
-		}
-		if err := r.rt.Kill(ctx, c.ID, sig); err != nil {
-			return err
-		}
-		// a frozen process gets even SIGKILL only once thawed, as Docker does
-		if s, _ := signal.ParseSignal(sig); c.State == StatePaused && s == 9 {
-			return r.rt.Resume(ctx, c.ID)
-		}
-		return nil
+		return r.kill(ctx, c)
 	case OpPause:
 		return r.rt.Pause(ctx, c.ID)
 	case OpUnpause:
@@ -518,23 +507,56 @@ func (r *lifecycleRunner) run(ctx context.Context, kind OpKind, c Container) err
 	return fmt.Errorf("unknown operation %s", kind)
 }
 
+// kill signals the container's main process. SIGKILL keeps the container
+// down whatever its restart policy and reaches a paused one too, as with
+// Docker; other signals leave both alone.
+func (r *lifecycleRunner) kill(ctx context.Context, c Container) error {
+	sig := r.req.Signal
+	if sig == "" {
+		sig = "SIGKILL"
+	}
+	s, err := signal.ParseSignal(sig)
+	if err != nil {
+		return err
+	}
+	if s == syscall.SIGKILL {
+		if err := r.e.markStopping(ctx, c); err != nil {
+			return err
+		}
+	}
+	if err := r.rt.Kill(ctx, c.ID, sig); err != nil {
+		return err
+	}
+	if s == syscall.SIGKILL && c.State == StatePaused {
+		return r.rt.Resume(ctx, c.ID) // a frozen process dies once thawed
+	}
+	return nil
+}
+
 // stopContainer stops a container's task with its stop signal and grace
 // period and keeps the exited task, so ps shows its exit code.
 func (e *Engine) stopContainer(ctx context.Context, rt lifecycleRuntime, c Container, timeout *time.Duration) error {
 	if !isUp(c) {
 		return nil
 	}
-	// marked as in removeContainer: a berth killed mid-stop leaves a
-	// container the next up knows to start again
+	if err := e.markStopping(ctx, c); err != nil {
+		return err
+	}
+	return rt.StopContainer(ctx, c.ID, c.Labels[LabelStopSignal], stopGrace(c, timeout))
+}
+
+// markStopping labels a container a person stops, as removeContainer
+// does: the supervisor and containerd's restart monitor leave it down, and
+// a berth killed mid-stop leaves a container the next up starts again.
+func (e *Engine) markStopping(ctx context.Context, c Container) error {
 	labels := map[string]string{LabelStopping: "true"}
 	if _, ok := c.Labels[restartStatusLabel]; ok {
-		// a stopped container stays down, whatever its restart policy
 		labels[restartStatusLabel] = "stopped"
 	}
 	if err := e.Runtime.SetLabels(ctx, c.ID, labels); err != nil && !ctrd.IsNotFound(err) {
 		return err
 	}
-	return rt.StopContainer(ctx, c.ID, c.Labels[LabelStopSignal], stopGrace(c, timeout))
+	return nil
 }
 
 // restartStatusLabel is what containerd's restart monitor restarts by.
@@ -1145,19 +1167,17 @@ func (e *Engine) Copy(ctx context.Context, projectName string, req CopyRequest) 
 		}
 		hostPath = wd + "/" + hostPath // not Join: a trailing "/" or "/." matters
 	}
-	stdin := req.Stdin
+	var replay *os.File
 	if req.ToContainer && hostPath == "-" && len(targets) > 1 {
 		// every replica gets the stream: keep it to read again
-		tmp, err := os.CreateTemp("", "berth-cp-*.tar")
-		if err != nil {
+		if replay, err = os.CreateTemp("", "berth-cp-*.tar"); err != nil {
 			return err
 		}
-		defer os.Remove(tmp.Name())
-		defer tmp.Close()
-		if _, err := io.Copy(tmp, req.Stdin); err != nil {
+		defer os.Remove(replay.Name())
+		defer replay.Close()
+		if _, err := io.Copy(replay, req.Stdin); err != nil {
 			return fmt.Errorf("read tar stream: %w", err)
 		}
-		stdin = tmp
 	}
 	opts := copyOptions{archive: req.Archive, follow: req.FollowLink, warn: e.warn}
 	sink := progress.Or(e.Progress)
@@ -1167,6 +1187,13 @@ func (e *Engine) Copy(ctx context.Context, projectName string, req CopyRequest) 
 			id = fmt.Sprintf("%s to %s:%s", req.HostPath, c.Name, req.ContainerPath)
 		}
 		sink.Event(progress.Event{ID: id, Status: "Copying"})
+		stdin := req.Stdin
+		if replay != nil {
+			if _, err := replay.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			stdin = replay
+		}
 		if err := copyOne(c, req, hostPath, stdin, opts); err != nil {
 			sink.Event(progress.Event{ID: id, Status: "Error", Text: err.Error(), Done: true, Err: true})
 			return fmt.Errorf("service %q: copy %s: %w", req.Service, id, err)
@@ -1180,11 +1207,6 @@ func copyOne(c Container, req CopyRequest, hostPath string, stdin io.Reader, opt
 	root := fmt.Sprintf("/proc/%d/root", c.PID)
 	switch {
 	case req.ToContainer && hostPath == "-":
-		if s, ok := stdin.(io.Seeker); ok {
-			if _, err := s.Seek(0, io.SeekStart); err != nil {
-				return err
-			}
-		}
 		return copyFromTar(stdin, root, req.ContainerPath, opts)
 	case req.ToContainer:
 		return copyPath("/", hostPath, root, req.ContainerPath, opts)
@@ -1213,7 +1235,13 @@ func (e *Engine) copyTargets(ctx context.Context, projectName string, req CopyRe
 	case len(out) == 0:
 		return nil, fmt.Errorf("no container found for service %q", req.Service)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return !out[i].Oneoff && out[j].Oneoff || out[i].Number < out[j].Number })
+	// service replicas by number, then one-offs
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Oneoff != out[j].Oneoff {
+			return out[j].Oneoff
+		}
+		return out[i].Number < out[j].Number
+	})
 	if !req.ToContainer {
 		out = out[:1]
 	}

@@ -285,6 +285,17 @@ func TestLifecycleKillResumesPausedOnSIGKILL(t *testing.T) {
 	if got := strings.Join(rt.calls, ";"); got != "kill p-web-1 SIGKILL;resume p-web-1" {
 		t.Errorf("calls: %s", got)
 	}
+	if rt.labels["p-web-1"][LabelStopping] != "true" {
+		t.Errorf("SIGKILL did not keep the container down: %v", rt.labels)
+	}
+	// other signals leave a paused container paused and its policy alone
+	rt.calls, rt.labels = nil, nil
+	if _, err := eng.Kill(t.Context(), "p", LifecycleRequest{Signal: "HUP"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rt.calls, ";"); got != "kill p-web-1 HUP" || rt.labels != nil {
+		t.Errorf("kill -s HUP: calls %s, labels %v", got, rt.labels)
+	}
 }
 
 // writeProc builds a fake /proc with one process.

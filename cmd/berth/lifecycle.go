@@ -68,15 +68,19 @@ type lifecycleFunc func(*service.Engine, context.Context, string, service.Lifecy
 // runLifecycle runs one of the engine's lifecycle operations on the
 // command line's services and prints the plan of a dry run.
 func runLifecycle(c *cli.Context, req service.LifecycleRequest, fn lifecycleFunc) (*service.Plan, error) {
+	return runLifecycleOn(c, req, fn, false)
+}
+
+// runLifecycleOn is runLifecycle; with fileServices, no service named on
+// the command line means every service of the Compose file, so that start
+// reports those without a container as Docker Compose does.
+func runLifecycleOn(c *cli.Context, req service.LifecycleRequest, fn lifecycleFunc, fileServices bool) (*service.Plan, error) {
 	name, p, err := lifecycleProject(c, req.Services)
 	if err != nil {
 		return nil, err
 	}
-	if fn == nil { // start: every service of the file must have a container
-		fn = (*service.Engine).Start
-		if len(req.Services) == 0 && p != nil {
-			req.Services = scaledServices(p)
-		}
+	if fileServices && len(req.Services) == 0 && p != nil {
+		req.Services = scaledServices(p)
 	}
 	req.DryRun = c.Bool(flagDryRun)
 	eng, done, err := newEngine(c)
@@ -166,7 +170,7 @@ func startCommand() *cli.Command {
 			"first, waiting for the conditions depends_on names. A service without a container is an error:\n" +
 			"create it with 'berth create' or 'berth up'.",
 		Action: func(c *cli.Context) error {
-			_, err := runLifecycle(c, service.LifecycleRequest{Services: c.Args().Slice()}, nil)
+			_, err := runLifecycleOn(c, service.LifecycleRequest{Services: c.Args().Slice()}, (*service.Engine).Start, true)
 			return err
 		},
 	}

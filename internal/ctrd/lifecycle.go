@@ -172,7 +172,10 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan Event, <-chan error) {
 		defer close(out)
 		for {
 			select {
-			case env := <-envelopes:
+			case env, ok := <-envelopes:
+				if !ok {
+					return
+				}
 				if env == nil {
 					continue
 				}
