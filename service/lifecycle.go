@@ -536,11 +536,13 @@ func (r *lifecycleRunner) kill(ctx context.Context, c Container) error {
 // stopContainer stops a container's task with its stop signal and grace
 // period and keeps the exited task, so ps shows its exit code.
 func (e *Engine) stopContainer(ctx context.Context, rt lifecycleRuntime, c Container, timeout *time.Duration) error {
-	if !isUp(c) {
-		return nil
-	}
+	// marked even when it is not up: an exited container may be waiting
+	// for its restart policy's back-off, and stop must cancel that restart
 	if err := e.markStopping(ctx, c); err != nil {
 		return err
+	}
+	if !isUp(c) {
+		return nil
 	}
 	return rt.StopContainer(ctx, c.ID, c.Labels[LabelStopSignal], stopGrace(c, timeout))
 }

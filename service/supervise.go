@@ -176,7 +176,14 @@ func (s *supervisor) onExit(ctx context.Context, id string, code int) {
 		len(infos) == 0 || infos[0].Labels[LabelStopping] == "true" || infos[0].Status == ctrd.TaskRunning {
 		return
 	}
-	_ = s.e.launch(ctx, c.Name)
+	if err := s.e.launch(ctx, c.Name); err != nil {
+		return
+	}
+	// a stop that came while the task started wins
+	if infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: id}); err == nil &&
+		len(infos) > 0 && infos[0].Labels[LabelStopping] == "true" {
+		_ = s.e.Runtime.StopTask(ctx, c.ID, c.Labels[LabelStopSignal], stopGrace(c, nil))
+	}
 }
 
 // syncHealth runs one health monitor per running container that has a

@@ -57,6 +57,7 @@ func commands() []*cli.Command {
 		upCommand(),
 		downCommand(),
 		execCommand(),
+		attachCommand(),
 		runCommand(),
 		psCommand(),
 		scaleCommand(),
