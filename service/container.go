@@ -315,12 +315,21 @@ func (e *Engine) startContainer(ctx context.Context, name string) error {
 			return err
 		}
 	}
+	// a person's start lifts an earlier stop, also for containerd's
+	// restart monitor when the policy wants the container back after a
+	// containerd restart
+	labels := map[string]string{LabelStopping: ""}
+	if e.restartsAlways(ctx, name) {
+		labels[restartStatusLabel] = "running"
+	}
+	if err := e.Runtime.SetLabels(ctx, name, labels); err != nil {
+		return err
+	}
 	return e.launch(ctx, name)
 }
 
 // launch starts the container's task, its output captured by berth-logger
-// with the rotation chosen at create, and marks it for containerd's restart
-// monitor when its policy wants it back after a containerd restart.
+// with the rotation chosen at create.
 func (e *Engine) launch(ctx context.Context, name string) error {
 	driver, err := e.logDriver(name)
 	if err != nil {
@@ -329,15 +338,9 @@ func (e *Engine) launch(ctx context.Context, name string) error {
 	if _, err := e.Runtime.StartTask(ctx, name, driver); err != nil {
 		return err
 	}
-	// containerd keeps no start time: ps needs it for "Up 5 seconds"
-	labels := map[string]string{
-		LabelStartedAt: time.Now().UTC().Format(time.RFC3339Nano),
-		LabelStopping:  "",
-	}
-	if e.restartsAlways(ctx, name) {
-		labels[restartStatusLabel] = "running"
-	}
-	return e.Runtime.SetLabels(ctx, name, labels)
+	// containerd keeps no start time: ps needs it for "Up 5 seconds". The
+	// stopping mark is left alone: a stop racing a policy restart wins
+	return e.Runtime.SetLabels(ctx, name, map[string]string{LabelStartedAt: time.Now().UTC().Format(time.RFC3339Nano)})
 }
 
 // restartsAlways says whether the container's policy is always or

@@ -167,23 +167,25 @@ func (s *supervisor) onExit(ctx context.Context, id string, code int) {
 	case <-ctx.Done():
 		return
 	}
-	st.LastStart = time.Now()
-	if err := s.e.writeRestart(c.Name, st); err != nil {
-		return
+	// under the project's lock, as stop and down run: a stop either comes
+	// first and is seen here, or comes after and stops this start
+	// An up holding the lock for long (waiting for this very container to
+	// become healthy) must not stall the restart: wait for it only a little.
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	unlock, err := s.e.lock(lctx, c.Labels[project.LabelProject])
+	cancel()
+	if err == nil {
+		defer unlock()
 	}
-	// a stop may have come during the back-off
 	if infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: id}); err != nil ||
 		len(infos) == 0 || infos[0].Labels[LabelStopping] == "true" || infos[0].Status == ctrd.TaskRunning {
 		return
 	}
-	if err := s.e.launch(ctx, c.Name); err != nil {
+	st.LastStart = time.Now()
+	if err := s.e.writeRestart(c.Name, st); err != nil {
 		return
 	}
-	// a stop that came while the task started wins
-	if infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: id}); err == nil &&
-		len(infos) > 0 && infos[0].Labels[LabelStopping] == "true" {
-		_ = s.e.Runtime.StopTask(ctx, c.ID, c.Labels[LabelStopSignal], stopGrace(c, nil))
-	}
+	_ = s.e.launch(ctx, c.Name)
 }
 
 // syncHealth runs one health monitor per running container that has a
