@@ -315,17 +315,19 @@ func (e *Engine) startContainer(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	// a person's start lifts an earlier stop, also for containerd's
-	// restart monitor when the policy wants the container back after a
-	// containerd restart
-	labels := map[string]string{LabelStopping: ""}
-	if e.restartsAlways(ctx, name) {
-		labels[restartStatusLabel] = "running"
-	}
-	if err := e.Runtime.SetLabels(ctx, name, labels); err != nil {
+	// a person's start lifts an earlier stop
+	if err := e.Runtime.SetLabels(ctx, name, map[string]string{LabelStopping: ""}); err != nil {
 		return err
 	}
-	return e.launch(ctx, name)
+	if err := e.launch(ctx, name); err != nil {
+		return err
+	}
+	// only once the task runs: containerd's restart monitor starts tasks
+	// of containers so marked, and would race this start
+	if e.restartsAlways(ctx, name) {
+		return e.Runtime.SetLabels(ctx, name, map[string]string{restartStatusLabel: "running"})
+	}
+	return nil
 }
 
 // launch starts the container's task, its output captured by berth-logger

@@ -132,15 +132,15 @@ func probe(ctx context.Context, rt Execer, id string, hc HealthCheck) HealthProb
 	return res
 }
 
-// waitHealthy probes until the container is healthy, or fails with the
-// last output once it is unhealthy. Every result is recorded for ps.
-func (e *Engine) waitHealthy(ctx context.Context, id string, hc HealthCheck, started time.Time) error {
+// checkHealth probes the container on its schedule (start_interval in the
+// start period, interval after), records each result for ps, and hands the
+// state to decide, which says when to stop. It returns ctx's error when ctx
+// ends first.
+func (e *Engine) checkHealth(ctx context.Context, id string, hc HealthCheck, started time.Time,
+	decide func(*HealthState, HealthProbe) (done bool, err error)) error {
 	state := e.ReadHealth(id)
 	if state == nil {
 		state = &HealthState{Status: HealthStarting}
-	}
-	if state.Status == HealthHealthy {
-		return nil
 	}
 	for {
 		inStart := time.Since(started) < hc.StartPeriod
@@ -161,17 +161,31 @@ func (e *Engine) waitHealthy(ctx context.Context, id string, hc HealthCheck, sta
 		if err := e.writeHealth(id, state); err != nil {
 			return err
 		}
-		switch state.Status {
+		if done, err := decide(state, res); done || err != nil {
+			return err
+		}
+	}
+}
+
+// waitHealthy probes until the container is healthy, or fails with the
+// last output once it is unhealthy.
+func (e *Engine) waitHealthy(ctx context.Context, id string, hc HealthCheck, started time.Time) error {
+	if h := e.ReadHealth(id); h != nil && h.Status == HealthHealthy {
+		return nil
+	}
+	return e.checkHealth(ctx, id, hc, started, func(st *HealthState, res HealthProbe) (bool, error) {
+		switch st.Status {
 		case HealthHealthy:
-			return nil
+			return true, nil
 		case HealthUnhealthy:
 			output := res.Output
 			if output == "" {
 				output = "(no output)"
 			}
-			return fmt.Errorf("container %s is unhealthy: %s", id, output)
+			return true, fmt.Errorf("container %s is unhealthy: %s", id, output)
 		}
-	}
+		return false, nil
+	})
 }
 
 // lockedBuffer is one buffer for stdout and stderr: the two copy
