@@ -80,4 +80,3 @@ func startContainerd(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-
