@@ -178,9 +178,8 @@ func TestPlanUp(t *testing.T) {
 			opts: UpOptions{Wait: true},
 			want: `
 [] -> #1 service:db wait-healthy
-[] -> #2 service:migrate wait-running
-[] -> #3 service:api wait-running
-[] -> #4 service:web wait-running
+[] -> #2 service:api wait-running
+[] -> #3 service:web wait-running
 `,
 		},
 		{

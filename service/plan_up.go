@@ -189,17 +189,7 @@ func (p *upPlanner) startOps(s DesiredService) {
 // keepExited leaves a one-shot dependency that already completed alone: a
 // second `up` must not run a finished migration again.
 func (p *upPlanner) keepExited(service string, c Container) bool {
-	if c.State != StateExited || c.ExitCode != 0 {
-		return false
-	}
-	for _, s := range p.d.Services {
-		for _, dep := range s.Deps {
-			if dep.Service == service && dep.Condition == ConditionCompleted {
-				return true
-			}
-		}
-	}
-	return false
+	return c.State == StateExited && c.ExitCode == 0 && p.oneShot(service)
 }
 
 // depGate returns the ops a dependent's start must wait for.
@@ -230,7 +220,7 @@ func (p *upPlanner) wait(service string, kind OpKind) int {
 // readyWait is --wait: every service running, and healthy when it has a
 // health check.
 func (p *upPlanner) readyWait(s DesiredService) {
-	if s.Replicas == 0 {
+	if s.Replicas == 0 || p.oneShot(s.Name) {
 		return
 	}
 	kind := OpWaitRunning
@@ -238,6 +228,19 @@ func (p *upPlanner) readyWait(s DesiredService) {
 		kind = OpWaitHealthy
 	}
 	p.wait(s.Name, kind)
+}
+
+// oneShot says whether a service is a dependency others wait to complete:
+// --wait does not expect it to keep running.
+func (p *upPlanner) oneShot(service string) bool {
+	for _, s := range p.d.Services {
+		for _, dep := range s.Deps {
+			if dep.Service == service && dep.Condition == ConditionCompleted {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // orphanOps removes, with --remove-orphans, the containers of services the
