@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 TOOLS := $(CURDIR)/bin/tools
 
-.PHONY: all build test unit e2e lint runtime demo bench clean fuzz
+.PHONY: all build test unit e2e lint runtime demo bench soak clean fuzz
 
 all: build
 
@@ -45,6 +45,17 @@ fuzz:
 # scripts/demo.sh installs the runtime, builds berth and the example images itself.
 demo:
 	bash scripts/demo.sh
+
+# berth against the floor (the same work done directly through containerd and go-cni),
+# side by side, in namespace berth-bench and a temporary data root, both removed at the
+# end; then the Go benchmarks of the pure hot paths. About 5 minutes on 2 cores.
+bench: runtime
+	bash scripts/bench.sh
+	$(GO) test -run '^$$' -bench . ./project ./service ./internal/progress
+
+# The soak in full: 50 rounds of up -d / down -v of a ten-service stack (make test runs 5).
+soak: runtime build
+	BERTH_SOAK=1 $(GO) test -count=1 -timeout 30m -run TestE2ESoak -v ./cmd/berth
 
 clean:
 	rm -rf bin

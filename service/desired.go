@@ -7,6 +7,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/volumes"
 )
 
 // DesiredState converts a loaded project into the planner's model. graph
@@ -29,10 +30,20 @@ func DesiredState(p *types.Project, g *project.Graph, imageIDs map[string]string
 	}
 	for _, key := range p.NetworkNames() {
 		n := p.Networks[key]
+		spec, _, err := networkSpec(p.Name, key, n)
+		if err == nil {
+			err = spec.Validate()
+		}
+		if err != nil {
+			return Desired{}, err
+		}
 		d.Networks = append(d.Networks, Resource{Name: n.Name, External: bool(n.External)})
 	}
 	for _, key := range p.VolumeNames() {
 		v := p.Volumes[key]
+		if err := volumes.ValidateName(v.Name); err != nil {
+			return Desired{}, fmt.Errorf("volume %q: %w", key, err)
+		}
 		d.Volumes = append(d.Volumes, Resource{Name: v.Name, External: bool(v.External)})
 	}
 	return d, nil
@@ -48,6 +59,14 @@ func desiredService(p *types.Project, g *project.Graph, s types.ServiceConfig, i
 		if err := project.ValidateContainerName(n); err != nil {
 			return DesiredService{}, fmt.Errorf("service %q: %w", s.Name, err)
 		}
+	}
+	// everything a container's creation would refuse is refused now,
+	// before the first network or volume exists
+	if _, _, err := serviceMounts(p, s, project.ContainerName(p.Name, s, 1)); err != nil {
+		return DesiredService{}, err
+	}
+	if s.MemLimit < 0 || s.MemReservation < 0 || s.ShmSize < 0 {
+		return DesiredService{}, fmt.Errorf("service %q: a memory size is out of range", s.Name)
 	}
 	ds := DesiredService{
 		Name:           s.Name,

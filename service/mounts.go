@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,9 @@ func serviceMounts(p *types.Project, s types.ServiceConfig, containerName string
 				return nil, nil, fmt.Errorf("service %q: volumes: undefined volume %q", s.Name, v.Source)
 			}
 		case types.VolumeTypeBind:
+			if !filepath.IsAbs(v.Source) {
+				return nil, nil, fmt.Errorf("service %q: volumes: bind source %q must be an absolute path, or relative to the project directory starting with ./", s.Name, v.Source)
+			}
 			m.Kind, m.Source = "bind", v.Source
 			if v.Bind != nil {
 				m.Create = bool(v.Bind.CreateHostPath)

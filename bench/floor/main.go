@@ -1,0 +1,331 @@
+// floor measures the raw cost of what `berth up -d` and `berth down` do, done directly
+// through the containerd client and go-cni with nothing else around it: for each of N
+// containers a named network namespace, CNI ADD of the full chain (bridge + host-local
+// + portmap + firewall + tuning) on one bridge, the container with its snapshot and a
+// started task; then task kill (SIGKILL) and delete, CNI DEL, namespace delete and
+// container delete with its snapshot. It prints the elapsed times as one JSON line.
+//
+// It is a measuring program, not part of berth: bench/run compares berth against it.
+//
+//	floor -image docker.io/berth-bench/busybox:latest -n 10 [-serial]
+//	floor -cleanup      # remove every container, image and the namespace itself
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/contrib/seccomp"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
+	gocni "github.com/containerd/go-cni"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+type options struct {
+	address, namespace, image, cniPath, snapshotter string
+	subnet, bridge, command                         string
+	n                                               int
+	serial, cleanup                                 bool
+}
+
+// result is what bench/run reads.
+type result struct {
+	N      int     `json:"n"`
+	Serial bool    `json:"serial"`
+	UpMS   float64 `json:"up_ms"`
+	DownMS float64 `json:"down_ms"`
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.address, "address", "/run/containerd/containerd.sock", "containerd socket")
+	flag.StringVar(&o.namespace, "namespace", "berth-bench", "containerd namespace")
+	flag.StringVar(&o.image, "image", "docker.io/berth-bench/busybox:latest", "image, already in the namespace")
+	flag.StringVar(&o.cniPath, "cni-path", "/usr/lib/cni", "CNI plugin directory")
+	flag.StringVar(&o.snapshotter, "snapshotter", "overlayfs", "snapshotter")
+	flag.StringVar(&o.subnet, "subnet", "10.99.7.0/24", "the bridge's subnet (inside 10.99.0.0/16)")
+	flag.StringVar(&o.bridge, "bridge", "bbfloor0", "bridge name")
+	flag.StringVar(&o.command, "command", "seq 1 20; trap 'exit 0' TERM; sleep 3600 & wait", "sh -c command of every container")
+	flag.IntVar(&o.n, "n", 1, "number of containers")
+	flag.BoolVar(&o.serial, "serial", false, "start the containers one after the other")
+	flag.BoolVar(&o.cleanup, "cleanup", false, "remove everything in the namespace, then the namespace")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	client, err := containerd.New(o.address)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	ctx := namespaces.WithNamespace(context.Background(), o.namespace)
+	if o.cleanup {
+		return cleanNamespace(ctx, client, o.namespace)
+	}
+	tmp, err := os.MkdirTemp("", "berth-floor-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	cni, err := loadCNI(o, filepath.Join(tmp, "ipam"))
+	if err != nil {
+		return err
+	}
+	f := &floor{o: o, client: client, cni: cni, tmp: tmp}
+	defer f.removeBridge()
+	img, err := client.GetImage(ctx, o.image)
+	if err != nil {
+		return fmt.Errorf("image %s: %w", o.image, err)
+	}
+	f.img = img
+	ids := make([]string, o.n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("floor-%d", i+1)
+	}
+	start := time.Now()
+	upErr := f.each(ctx, ids, f.up)
+	up := time.Since(start)
+	start = time.Now()
+	downErr := f.each(ctx, ids, f.down)
+	down := time.Since(start)
+	if err := errors.Join(upErr, downErr); err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(result{N: o.n, Serial: o.serial, UpMS: ms(up), DownMS: ms(down)})
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func loadCNI(o options, ipamDir string) (gocni.CNI, error) {
+	conf := fmt.Sprintf(`{
+  "cniVersion": "1.0.0", "name": "berth-floor",
+  "plugins": [
+    {"type": "bridge", "bridge": %q, "isGateway": true, "isDefaultGateway": true, "ipMasq": true, "hairpinMode": true,
+     "ipam": {"type": "host-local", "dataDir": %q, "ranges": [[{"subnet": %q}]]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true},
+    {"type": "firewall", "backend": "iptables", "ingressPolicy": "same-bridge"},
+    {"type": "tuning"}
+  ]
+}`, o.bridge, ipamDir, o.subnet)
+	cni, err := gocni.New(gocni.WithPluginDir([]string{o.cniPath}), gocni.WithInterfacePrefix("eth"))
+	if err != nil {
+		return nil, err
+	}
+	if err := cni.Load(gocni.WithConfListBytes([]byte(conf)), gocni.WithLoNetwork); err != nil {
+		return nil, fmt.Errorf("load CNI config: %w", err)
+	}
+	return cni, nil
+}
+
+type floor struct {
+	o      options
+	client *containerd.Client
+	cni    gocni.CNI
+	img    containerd.Image
+	tmp    string
+
+	mu  sync.Mutex
+	nss map[string]string
+}
+
+// each runs fn for every ID, all at once or one after the other.
+func (f *floor) each(ctx context.Context, ids []string, fn func(context.Context, string) error) error {
+	if f.o.serial {
+		for _, id := range ids {
+			if err := fn(ctx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() { errs[i] = fn(ctx, id) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (f *floor) up(ctx context.Context, id string) error {
+	ns, err := newNetNS(filepath.Join(f.tmp, "netns", id))
+	if err != nil {
+		return fmt.Errorf("%s: netns: %w", id, err)
+	}
+	f.mu.Lock()
+	if f.nss == nil {
+		f.nss = map[string]string{}
+	}
+	f.nss[id] = ns
+	f.mu.Unlock()
+	if _, err := f.cni.Setup(ctx, id, ns); err != nil {
+		return fmt.Errorf("%s: CNI ADD: %w", id, err)
+	}
+	ctr, err := f.client.NewContainer(ctx, id,
+		containerd.WithImage(f.img),
+		containerd.WithSnapshotter(f.o.snapshotter),
+		containerd.WithNewSnapshot(id, f.img),
+		containerd.WithNewSpec(
+			oci.WithImageConfig(f.img),
+			oci.WithProcessArgs("sh", "-c", f.o.command),
+			oci.WithHostname(id),
+			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: ns}),
+			seccomp.WithDefaultProfile(),
+		),
+	)
+	if err != nil {
+		return fmt.Errorf("%s: create container: %w", id, err)
+	}
+	task, err := ctr.NewTask(ctx, cio.LogFile(filepath.Join(f.tmp, id+".log")))
+	if err != nil {
+		return fmt.Errorf("%s: create task: %w", id, err)
+	}
+	if err := task.Start(ctx); err != nil {
+		return fmt.Errorf("%s: start task: %w", id, err)
+	}
+	return nil
+}
+
+func (f *floor) down(ctx context.Context, id string) error {
+	ctr, err := f.client.LoadContainer(ctx, id)
+	if err != nil {
+		return fmt.Errorf("%s: %w", id, err)
+	}
+	if task, err := ctr.Task(ctx, nil); err == nil {
+		exited, err := task.Wait(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: wait task: %w", id, err)
+		}
+		if err := task.Kill(ctx, syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("%s: kill task: %w", id, err)
+		}
+		<-exited
+		if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("%s: delete task: %w", id, err)
+		}
+	}
+	f.mu.Lock()
+	ns := f.nss[id]
+	f.mu.Unlock()
+	if ns != "" {
+		if err := f.cni.Remove(ctx, id, ns); err != nil {
+			return fmt.Errorf("%s: CNI DEL: %w", id, err)
+		}
+		if err := removeNetNS(ns); err != nil {
+			return fmt.Errorf("%s: delete netns: %w", id, err)
+		}
+	}
+	if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil {
+		return fmt.Errorf("%s: delete container: %w", id, err)
+	}
+	return nil
+}
+
+// newNetNS creates a named network namespace: a new one unshared on a locked thread
+// (which the runtime then discards) and bind-mounted on path, as `ip netns add` does.
+func newNetNS(path string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, nil, 0o444); err != nil {
+		return "", err
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			done <- err
+			return
+		}
+		done <- unix.Mount(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()), path, "none", unix.MS_BIND, "")
+	}()
+	if err := <-done; err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	return path, nil
+}
+
+func removeNetNS(path string) error {
+	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil {
+		return err
+	}
+	return os.Remove(path)
+}
+
+// removeBridge removes what CNI DEL leaves: the bridge and the firewall plugin's
+// isolation rules that name it. Not timed: berth removes them when the network goes.
+func (f *floor) removeBridge() {
+	_ = exec.Command("ip", "link", "del", f.o.bridge).Run()
+	for _, chain := range []string{"CNI-ISOLATION-STAGE-1", "CNI-ISOLATION-STAGE-2"} {
+		out, err := exec.Command("iptables", "-w", "-S", chain).Output()
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if !strings.HasPrefix(line, "-A ") || !strings.Contains(line, " "+f.o.bridge+" ") {
+				continue
+			}
+			// the rule as iptables printed it, quoted comment included
+			_ = exec.Command("sh", "-c", "iptables -w -D "+strings.TrimPrefix(line, "-A ")).Run()
+		}
+	}
+}
+
+// cleanNamespace removes whatever is left in the namespace, then the namespace.
+func cleanNamespace(ctx context.Context, client *containerd.Client, namespace string) error {
+	ctrs, err := client.Containers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ctr := range ctrs {
+		if task, err := ctr.Task(ctx, nil); err == nil {
+			_, _ = task.Delete(ctx, containerd.WithProcessKill)
+		}
+		_ = ctr.Delete(ctx, containerd.WithSnapshotCleanup)
+	}
+	imgs, err := client.ImageService().List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, img := range imgs {
+		if err := client.ImageService().Delete(ctx, img.Name, images.SynchronousDelete()); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("delete image %s: %w", img.Name, err)
+		}
+	}
+	leases, err := client.LeasesService().List(ctx)
+	if err == nil {
+		for _, l := range leases {
+			_ = client.LeasesService().Delete(ctx, l)
+		}
+	}
+	var last error
+	for range 20 {
+		if last = client.NamespaceService().Delete(ctx, namespace); last == nil || errdefs.IsNotFound(last) {
+			return nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return fmt.Errorf("delete namespace %s: %w", namespace, last)
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make bench: berth against the floor (the same work done directly through containerd
+# and go-cni), side by side, in the containerd namespace berth-bench and a temporary
+# data root that are removed at the end. Needs root, containerd, the CNI plugins and
+# busybox-static (scripts/install-runtime.sh). Extra arguments go to bench/run, e.g.
+#   bash scripts/bench.sh -pairs 3 -only indep10,chain10
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS=-mod=mod
+GO=${GO:-go}
+
+CGO_ENABLED=0 $GO build -trimpath -ldflags '-s -w' -o bin/berth ./cmd/berth
+CGO_ENABLED=0 $GO build -trimpath -ldflags '-s -w' -o bin/berth-logger ./cmd/berth-logger
+CGO_ENABLED=0 $GO build -trimpath -o bin/bench-floor ./bench/floor
+CGO_ENABLED=0 $GO build -trimpath -o bin/bench-run ./bench/run
+
+# an unstripped berth for perf, beside berth-logger so that it finds the logger
+profile=()
+if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
+	CGO_ENABLED=0 $GO build -trimpath -o bin/berth-prof ./cmd/berth
+	profile=(-perf-berth bin/berth-prof)
+fi
+
+out=${BENCH_OUT:-/tmp/berth-bench-results}
+exec bin/bench-run -berth bin/berth -floor bin/bench-floor -o "$out" "${profile[@]}" "$@"
