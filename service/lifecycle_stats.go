@@ -1,0 +1,176 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/internal/ctrd"
+)
+
+// ContainerStats is one container's resource use, as docker stats shows it.
+type ContainerStats struct {
+	ID, Name, Service      string
+	CPUPercent, MemPercent float64
+	MemUsage, MemLimit     uint64
+	NetRx, NetTx           uint64
+	BlockRead, BlockWrite  uint64
+	PIDs                   uint64
+}
+
+// StatsRequest is stats with its flags.
+type StatsRequest struct {
+	Services []string
+	// All reports stopped containers too, with zero use.
+	All      bool
+	NoStream bool
+	// Interval is the time between readings; 1 s when zero.
+	Interval time.Duration
+}
+
+// statsSample is one reading of a container's counters.
+type statsSample struct {
+	at           time.Time
+	m            ctrd.Metrics
+	netRx, netTx uint64
+}
+
+// Stats reports the services' resource use every interval until ctx ends;
+// with NoStream it reports once. CPU use is measured between two
+// readings, so the first report comes after one interval.
+func (e *Engine) Stats(ctx context.Context, projectName string, req StatsRequest, report func([]ContainerStats) error) error {
+	rt, err := e.lifecycle()
+	if err != nil {
+		return err
+	}
+	interval := req.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	memTotal := hostMemTotal("/proc/meminfo")
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	prev := map[string]statsSample{}
+	for first := true; ; first = false {
+		rows, next, err := e.readStats(ctx, rt, projectName, req, prev, memTotal)
+		if err != nil {
+			return err
+		}
+		prev = next
+		if !first {
+			if err := report(rows); err != nil || req.NoStream {
+				return err
+			}
+		}
+		select {
+		case <-ticker.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (e *Engine) readStats(ctx context.Context, rt lifecycleRuntime, projectName string, req StatsRequest, prev map[string]statsSample, memTotal uint64) ([]ContainerStats, map[string]statsSample, error) {
+	cs, err := e.Containers(ctx, projectName)
+	if err != nil {
+		return nil, nil, err
+	}
+	next := map[string]statsSample{}
+	rows := []ContainerStats{}
+	for _, c := range cs {
+		if len(req.Services) > 0 && !slices.Contains(req.Services, c.Service) {
+			continue
+		}
+		row := ContainerStats{ID: c.ID, Name: c.Name, Service: c.Service}
+		var s statsSample
+		if isUp(c) {
+			s, err = sampleStats(ctx, rt, c)
+		}
+		if !isUp(c) || err != nil {
+			// stopped, or exited since it was listed
+			if req.All {
+				rows = append(rows, row)
+			}
+			continue
+		}
+		next[c.ID] = s
+		rows = append(rows, computeStats(row, prev[c.ID], s, memTotal))
+	}
+	return rows, next, nil
+}
+
+func sampleStats(ctx context.Context, rt lifecycleRuntime, c Container) (statsSample, error) {
+	m, err := rt.Metrics(ctx, c.ID)
+	if err != nil {
+		return statsSample{}, err
+	}
+	s := statsSample{at: time.Now(), m: m}
+	// the host's interfaces are not the container's traffic
+	if c.Labels[LabelNetNS] != "host" && c.PID > 0 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/dev", c.PID)); err == nil {
+			s.netRx, s.netTx = parseNetDev(string(b))
+		}
+	}
+	return s, nil
+}
+
+// computeStats turns two readings into Docker's figures: CPU % of one core
+// over the interval, memory without inactive file cache, a limit no
+// larger than the host's memory.
+func computeStats(row ContainerStats, prev, cur statsSample, memTotal uint64) ContainerStats {
+	if !prev.at.IsZero() && cur.at.After(prev.at) && cur.m.CPUNanos >= prev.m.CPUNanos {
+		row.CPUPercent = float64(cur.m.CPUNanos-prev.m.CPUNanos) / float64(cur.at.Sub(prev.at).Nanoseconds()) * 100
+	}
+	usage := cur.m.MemUsage
+	if cur.m.MemInactive < usage {
+		usage -= cur.m.MemInactive
+	}
+	limit := cur.m.MemLimit
+	if limit == 0 || (memTotal > 0 && limit > memTotal) {
+		limit = memTotal
+	}
+	row.MemUsage, row.MemLimit = usage, limit
+	if limit > 0 {
+		row.MemPercent = float64(usage) / float64(limit) * 100
+	}
+	row.NetRx, row.NetTx = cur.netRx, cur.netTx
+	row.BlockRead, row.BlockWrite, row.PIDs = cur.m.BlockRead, cur.m.BlockWrite, cur.m.PIDs
+	return row
+}
+
+// parseNetDev sums received and sent bytes of /proc/PID/net/dev over every
+// interface but loopback.
+func parseNetDev(s string) (rx, tx uint64) {
+	for _, line := range strings.Split(s, "\n") {
+		name, rest, ok := strings.Cut(line, ":")
+		f := strings.Fields(rest)
+		if !ok || strings.TrimSpace(name) == "lo" || len(f) < 16 {
+			continue
+		}
+		r, err1 := strconv.ParseUint(f[0], 10, 64)
+		t, err2 := strconv.ParseUint(f[8], 10, 64)
+		if err1 == nil && err2 == nil {
+			rx, tx = rx+r, tx+t
+		}
+	}
+	return rx, tx
+}
+
+// hostMemTotal is MemTotal of /proc/meminfo in bytes, 0 if unknown.
+func hostMemTotal(path string) uint64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			n, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n * 1024
+		}
+	}
+	return 0
+}
