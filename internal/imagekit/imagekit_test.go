@@ -220,7 +220,7 @@ func TestBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a Go program")
 	}
-	if err := checkStatic(DefaultBusybox); err != nil {
+	if err := CheckStatic(DefaultBusybox); err != nil {
 		t.Skipf("needs busybox-static: %v", err)
 	}
 	if _, err := exec.LookPath("go"); err != nil {

@@ -40,7 +40,7 @@ const (
 // /bin/busybox with a link in /bin for every applet, /etc/passwd and /etc/group, /root and
 // a world-writable sticky /tmp. A dynamic busybox is refused: the image has no libc.
 func BusyboxLayer(binary string) (v1.Layer, error) {
-	if err := checkStatic(binary); err != nil {
+	if err := CheckStatic(binary); err != nil {
 		return nil, fmt.Errorf("busybox base: %w (on Debian: apt-get install busybox-static)", err)
 	}
 	data, err := os.ReadFile(binary)
@@ -68,7 +68,8 @@ func BusyboxLayer(binary string) (v1.Layer, error) {
 	return NewLayer(files)
 }
 
-func checkStatic(binary string) error {
+// CheckStatic refuses a dynamically linked binary: an image without libc cannot run it.
+func CheckStatic(binary string) error {
 	f, err := elf.Open(binary)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", binary, err)

@@ -1,21 +1,14 @@
 package testenv
 
 import (
-	"debug/elf"
+	"context"
 	"fmt"
-	"io/fs"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 
+	"github.com/berth-dev/berth/internal/imagekit"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // busyboxPath is where Debian's busybox-static installs its binary.
@@ -74,47 +67,22 @@ func buildImage(t testing.TB, spec ImageSpec, opts []ImageOption, base []v1.Laye
 			t.Fatalf("image option: %v", err)
 		}
 	}
-	adds := make([]mutate.Addendum, 0, len(base)+len(spec.Layers))
+	layers := make([]imagekit.Layer, 0, len(base)+len(spec.Layers))
 	for i, layer := range base {
-		adds = append(adds, addendum(layer, history[i]))
+		layers = append(layers, imagekit.Layer{Layer: layer, CreatedBy: "berth testenv: " + history[i]})
 	}
 	for i, files := range spec.Layers {
 		layer, err := newLayer(files, baseDirs)
 		if err != nil {
 			t.Fatalf("build extra layer %d: %v", i+1, err)
 		}
-		adds = append(adds, addendum(layer, fmt.Sprintf("extra files, layer %d", i+1)))
+		layers = append(layers, imagekit.Layer{Layer: layer, CreatedBy: fmt.Sprintf("berth testenv: extra files, layer %d", i+1)})
 	}
-	img, err := ociImage(spec.Config, adds)
+	img, err := imagekit.Assemble(spec.Config, layers...)
 	if err != nil {
 		t.Fatalf("build image: %v", err)
 	}
 	return img
-}
-
-func addendum(layer v1.Layer, createdBy string) mutate.Addendum {
-	return mutate.Addendum{
-		Layer:   layer,
-		History: v1.History{Created: v1.Time{Time: layerTime}, CreatedBy: "berth testenv: " + createdBy},
-	}
-}
-
-// ociImage uses OCI media types throughout: containerd, the docker archive writer and the
-// registry all accept them, and they are what berth will meet most.
-func ociImage(cfg v1.Config, adds []mutate.Addendum) (v1.Image, error) {
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err := mutate.ConfigFile(img, &v1.ConfigFile{
-		Architecture: runtime.GOARCH,
-		OS:           "linux",
-		Created:      v1.Time{Time: layerTime},
-		RootFS:       v1.RootFS{Type: "layers"},
-		Config:       cfg,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return mutate.Append(img, adds...)
 }
 
 // busyboxLayer stops the test when the host has no static busybox: a dynamic one would
@@ -122,55 +90,11 @@ func ociImage(cfg v1.Config, adds []mutate.Addendum) (v1.Image, error) {
 func busyboxLayer(t testing.TB) v1.Layer {
 	t.Helper()
 	requireExecutable(t, busyboxPath, "apt-get install busybox-static")
-	if err := checkStatic(busyboxPath); err != nil {
-		skipOrFail(t, "%v (apt-get install busybox-static)", err)
-		return nil
-	}
-	busyboxBase.once.Do(func() { busyboxBase.layer, busyboxBase.err = newBusyboxLayer() })
+	busyboxBase.once.Do(func() { busyboxBase.layer, busyboxBase.err = imagekit.BusyboxLayer(busyboxPath) })
 	if busyboxBase.err != nil {
 		t.Fatalf("build busybox layer: %v", busyboxBase.err)
 	}
 	return busyboxBase.layer
-}
-
-func checkStatic(binary string) error {
-	f, err := elf.Open(binary)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", binary, err)
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked", binary)
-		}
-	}
-	return nil
-}
-
-func newBusyboxLayer() (v1.Layer, error) {
-	data, err := os.ReadFile(busyboxPath)
-	if err != nil {
-		return nil, err
-	}
-	out, err := exec.Command(busyboxPath, "--list").Output()
-	if err != nil {
-		return nil, fmt.Errorf("list busybox applets: %w", err)
-	}
-	files := map[string]File{
-		"bin":         {Mode: fs.ModeDir | 0o755},
-		"etc":         {Mode: fs.ModeDir | 0o755},
-		"root":        {Mode: fs.ModeDir | 0o700},
-		"tmp":         {Mode: fs.ModeDir | fs.ModeSticky | 0o777},
-		"bin/busybox": {Content: data, Mode: 0o755},
-		"etc/passwd":  {Content: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")},
-		"etc/group":   {Content: []byte("root:x:0:\nnobody:x:65534:\n")},
-	}
-	for _, applet := range strings.Fields(string(out)) {
-		if applet != "busybox" && !strings.Contains(applet, "/") {
-			files["bin/"+applet] = File{Content: []byte("busybox"), Mode: fs.ModeSymlink | 0o777}
-		}
-	}
-	return newLayer(files, nil)
 }
 
 // goProgramLayer compiles pkgDir once per test binary; later calls, from any test, reuse
@@ -183,31 +107,9 @@ func goProgramLayer(t testing.TB, pkgDir string) v1.Layer {
 	}
 	v, _ := goBuilds.LoadOrStore(dir, &goBuild{})
 	b := v.(*goBuild)
-	b.once.Do(func() { b.layer, b.err = buildGoProgram(dir) })
+	b.once.Do(func() { b.layer, b.err = imagekit.ProgramLayer(context.Background(), dir) })
 	if b.err != nil {
 		t.Fatalf("go program %s: %v", pkgDir, b.err)
 	}
 	return b.layer
-}
-
-// buildGoProgram links statically (CGO_ENABLED=0) because the image has no libc. The binary
-// goes to a scratch directory removed at once: the layer keeps its bytes.
-func buildGoProgram(dir string) (v1.Layer, error) {
-	out, err := os.MkdirTemp("", "berth-testenv-build-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(out)
-	bin := filepath.Join(out, "app")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if output, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build: %w\n%s", err, output)
-	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		return nil, err
-	}
-	return newLayer(map[string]File{"app": {Content: data, Mode: 0o755}}, nil)
 }

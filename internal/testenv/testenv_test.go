@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/internal/imagekit"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -285,7 +286,7 @@ func programBinary(t *testing.T, img v1.Image) string {
 	if err := os.WriteFile(bin, contents["app"], 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkStatic(bin); err != nil {
+	if err := imagekit.CheckStatic(bin); err != nil {
 		t.Fatal(err)
 	}
 	return bin
