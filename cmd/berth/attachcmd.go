@@ -39,16 +39,15 @@ func runAttach(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	eng, done, err := newEngine(c)
-	if err != nil {
-		return err
-	}
-	defer done()
 	client, err := connect(c)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
+	eng, done, err := newEngineWith(c, client)
+	if err != nil {
+		return err
+	}
+	defer done()
 	id, err := findContainer(c, client, name, c.Args().First(), c.Int("index"))
 	if err != nil {
 		return err

@@ -126,39 +126,14 @@ func createCommand() *cli.Command {
 }
 
 func runCreate(c *cli.Context) error {
-	req := service.UpRequest{
-		UpOptions: service.UpOptions{ForceRecreate: c.Bool("force-recreate"), NoRecreate: c.Bool("no-recreate"),
-			RemoveOrphans: c.Bool("remove-orphans"), NoStart: true},
-		Pull:   c.String("pull"),
-		DryRun: c.Bool(flagDryRun),
-	}
-	if req.ForceRecreate && req.NoRecreate {
-		return usageErr{fmt.Errorf("--force-recreate and --no-recreate are incompatible")}
-	}
-	if !slices.Contains([]string{"", "always", "missing", "never"}, req.Pull) {
-		return usageErr{fmt.Errorf("invalid --pull %q: use always, missing or never", req.Pull)}
-	}
-	scale, err := parseScale(c.StringSlice("scale"))
+	req, err := upRequest(c)
 	if err != nil {
 		return err
 	}
-	req.Scale = scale
+	req.NoStart = true
 	opts := loadOptions(c)
 	opts.Services = c.Args().Slice()
-	p, err := project.Load(c.Context, opts)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngine(c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	plan, err := eng.Up(c.Context, p, req)
-	if req.DryRun && plan != nil {
-		printPlan(c, plan)
-	}
-	return err
+	return convergeProject(c, opts, req)
 }
 
 func startCommand() *cli.Command {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/service"
 )
 
@@ -36,15 +35,5 @@ func runScale(c *cli.Context) error {
 		opts.Services = append(opts.Services, svc)
 	}
 	opts.NoDeps = c.Bool("no-deps")
-	p, err := project.Load(c.Context, opts)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngine(c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	_, err = eng.Up(c.Context, p, service.UpRequest{Scale: scale})
-	return err
+	return convergeProject(c, opts, service.UpRequest{Scale: scale})
 }

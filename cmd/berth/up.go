@@ -11,6 +11,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/urfave/cli/v2"
 
+	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
@@ -119,7 +120,8 @@ func upRequest(c *cli.Context) (service.UpRequest, error) {
 	default:
 		return req, usageErr{fmt.Errorf("invalid --pull %q: use always, missing or never", req.Pull)}
 	}
-	if t := c.Int("timeout"); t >= 0 {
+	// commands without -t (create, scale) keep the services' own grace
+	if t := c.Int("timeout"); c.IsSet("timeout") && t >= 0 {
 		d := time.Duration(t) * time.Second
 		req.Timeout = &d
 	}
@@ -218,12 +220,37 @@ func projectForDown(c *cli.Context) (*types.Project, string, error) {
 	return nil, "", err
 }
 
+// convergeProject loads the project and converges it as up -d would, then
+// prints the plan of a dry run: create and scale are up with fixed options.
+func convergeProject(c *cli.Context, opts project.LoadOptions, req service.UpRequest) error {
+	p, err := project.Load(c.Context, opts)
+	if err != nil {
+		return err
+	}
+	eng, done, err := newEngine(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	plan, err := eng.Up(c.Context, p, req)
+	if req.DryRun && plan != nil {
+		printPlan(c, plan)
+	}
+	return err
+}
+
 // newEngine wires containerd, the networks and the volumes together.
 func newEngine(c *cli.Context) (*service.Engine, func(), error) {
 	client, err := connect(c)
 	if err != nil {
 		return nil, nil, err
 	}
+	return newEngineWith(c, client)
+}
+
+// newEngineWith builds the engine on an open client, which it closes with
+// the returned func (or on error).
+func newEngineWith(c *cli.Context, client *ctrd.Client) (*service.Engine, func(), error) {
 	dataRoot := stateRoot(c)
 	cniPath, err := network.FindCNIPath(c.String(flagCNIPath))
 	if err != nil {
