@@ -14,6 +14,7 @@ declare -A allowed=(
   [internal/logs]=""
   [internal/daemon]=""
   [internal/imagekit]=""
+  [internal/build]=""
   [internal/ctrd]="internal/progress"
   [cmd/berth-logger]="internal/logs"
 )

@@ -2,7 +2,8 @@
 # install-runtime.sh makes this host able to run berth and its end-to-end tests:
 # the Debian packages berth drives (containerd, runc, CNI plugins, iptables) and the
 # ones the tests use (busybox-static for images, docker-registry for a local registry),
-# plus a containerd that answers on its socket. It is idempotent: a second run only
+# plus a containerd that answers on its socket, and BuildKit's buildkitd (built from
+# the pinned tools module tools/buildkit, installed in /usr/local/bin) for `build:`. It is idempotent: a second run only
 # reports what is already there.
 set -euo pipefail
 
@@ -160,6 +161,37 @@ start_containerd() {
 	say "containerd answers on $addr"
 }
 
+buildkit_version="v0.34.2" # keep in step with tools/buildkit/go.mod and internal/build.Version
+buildkit_bin="${BERTH_BUILDKIT_BIN:-/usr/local/bin}"
+
+buildkit_current() {
+	"$buildkit_bin/buildkitd" --version 2>/dev/null | grep -qw -- "$buildkit_version"
+}
+
+# buildkitd has no Debian package of a recent enough release, and `go install` refuses
+# it (its go.mod has exclude directives): build it from the tools module, CGO off.
+ensure_buildkit() {
+	if buildkit_current; then
+		say "buildkitd $buildkit_version present"
+		return
+	fi
+	local root tmp
+	root="$(cd "$(dirname "$0")/.." && pwd)"
+	if ! command -v go >/dev/null 2>&1; then
+		say "buildkitd $buildkit_version missing and no Go toolchain to build it: install Go, or put buildkitd in $buildkit_bin"
+		exit 1
+	fi
+	say "building buildkitd $buildkit_version (a few minutes the first time)"
+	tmp="$(mktemp -d)"
+	(cd "$root/tools/buildkit" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath \
+		-ldflags "-s -w -X github.com/moby/buildkit/version.Version=$buildkit_version" \
+		-o "$tmp/" github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl)
+	install -m 0755 "$tmp/buildkitd" "$tmp/buildctl" "$buildkit_bin/"
+	rm -rf "$tmp"
+	buildkit_current || { say "built buildkitd does not report $buildkit_version"; exit 1; }
+	say "buildkitd $buildkit_version installed in $buildkit_bin"
+}
+
 main() {
 	local missing
 	missing="$(missing_packages)"
@@ -169,6 +201,7 @@ main() {
 	install_missing "$missing"
 	ensure_br_netfilter
 	start_containerd
+	ensure_buildkit
 }
 
 main "$@"

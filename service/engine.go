@@ -74,6 +74,8 @@ type Engine struct {
 	// StopHelper stops the helper and removes its files; down calls it when
 	// the last network is gone.
 	StopHelper func(ctx context.Context) error
+	// Builder builds images of services with build:.
+	Builder Builder
 }
 
 func (e *Engine) warn(msg string) {

@@ -158,7 +158,11 @@ func (e *Engine) oneoffRunner(ctx context.Context, p *types.Project, s types.Ser
 	if err != nil {
 		return nil, err
 	}
-	images, err := e.ensureImages(ctx, &types.Project{Name: p.Name, Services: types.Services{s.Name: s}}, "", false)
+	single := &types.Project{Name: p.Name, WorkingDir: p.WorkingDir, Services: types.Services{s.Name: s}, Secrets: p.Secrets}
+	if err := e.buildForUp(ctx, single, UpRequest{}); err != nil {
+		return nil, err
+	}
+	images, err := e.ensureImages(ctx, single, "", false)
 	if err != nil {
 		return nil, err
 	}

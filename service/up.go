@@ -11,6 +11,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/project"
 )
@@ -27,6 +28,9 @@ type UpRequest struct {
 	Timeout *time.Duration
 	// DryRun plans and returns without changing anything.
 	DryRun bool
+	// Build is --build / --no-build; BuildOptions apply to what up builds.
+	Build        BuildPolicy
+	BuildOptions build.Options
 }
 
 // Up converges the project's containers, networks and volumes to the model
@@ -44,6 +48,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 		return nil, err
 	}
 	defer unlock()
+	if err := e.buildForUp(ctx, p, req); err != nil {
+		return nil, err
+	}
 	images, err := e.ensureImages(ctx, p, req.Pull, req.DryRun)
 	if err != nil {
 		return nil, err
@@ -78,6 +85,17 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 	return plan, Execute(ctx, plan, r, e.parallel(), e.Progress)
 }
 
+// buildForUp builds what up needs built before it reads image configs, so that a
+// rebuilt image's new digest recreates its service's containers.
+func (e *Engine) buildForUp(ctx context.Context, p *types.Project, req UpRequest) error {
+	names, err := e.toBuild(ctx, p, req.Build)
+	if err != nil || len(names) == 0 || req.DryRun {
+		return err
+	}
+	_, err = e.buildServices(ctx, p, names, req.BuildOptions)
+	return err
+}
+
 // ensureImages makes sure every selected service's image is present,
 // pulling per pull_policy (or --pull), and returns their configs.
 func (e *Engine) ensureImages(ctx context.Context, p *types.Project, pull string, dryRun bool) (map[string]ctrd.ImageInfo, error) {
@@ -107,6 +125,9 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, pull string
 
 // needsPull applies one service's pull policy.
 func (e *Engine) needsPull(ctx context.Context, s types.ServiceConfig, ref, policy string) (bool, error) {
+	if s.Build != nil {
+		return false, nil // built, never pulled, by up
+	}
 	_, err := e.Runtime.ImageConfig(ctx, ref)
 	missing := errors.Is(err, ctrd.ErrImageNotFound)
 	if err != nil && !missing {
@@ -121,10 +142,10 @@ func (e *Engine) needsPull(ctx context.Context, s types.ServiceConfig, ref, poli
 		}
 		return false, nil
 	case types.PullPolicyBuild:
-		return false, fmt.Errorf("service %q: pull_policy build: building images is not supported yet", s.Name)
+		return false, fmt.Errorf("service %q: pull_policy build needs a build: section", s.Name)
 	}
 	if missing && s.Image == "" {
-		return false, fmt.Errorf("service %q has no image: and building images (build:) is not supported yet: build it elsewhere and load it with 'berth image load'", s.Name)
+		return false, fmt.Errorf("service %q has neither image: nor build:", s.Name)
 	}
 	return missing, nil
 }

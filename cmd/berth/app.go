@@ -67,6 +67,8 @@ func commands() []*cli.Command {
 		networkCommand(),
 		portCommand(),
 		pullCommand(),
+		buildCommand(),
+		builderCommand(),
 		imagesCommand(),
 		imageCommand(),
 		versionCommand(),

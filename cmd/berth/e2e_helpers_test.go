@@ -64,16 +64,23 @@ func (e *e2e) client() *ctrd.Client {
 
 func (e *e2e) cleanup() {
 	e.downAll()
-	c, err := ctrd.Connect(context.Background(), ctrd.Options{Address: testenv.ContainerdAddress(), Namespace: e.namespace})
-	if err != nil {
-		e.t.Errorf("cleanup: %v", err)
-		return
+	// a test that built left berth's buildkitd running, and its history namespace
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"berth", "--namespace", e.namespace, "--data-root", e.dataRoot, "builder", "stop"}, &out, &out); code != 0 {
+		e.t.Errorf("cleanup: builder stop: %s", out.String())
 	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := c.DeleteNamespace(ctx); err != nil {
-		e.t.Errorf("cleanup: %v", err)
+	for _, ns := range []string{e.namespace, e.namespace + "_history"} {
+		c, err := ctrd.Connect(context.Background(), ctrd.Options{Address: testenv.ContainerdAddress(), Namespace: ns})
+		if err != nil {
+			e.t.Errorf("cleanup: %v", err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := c.DeleteNamespace(ctx); err != nil {
+			e.t.Errorf("cleanup: %v", err)
+		}
+		cancel()
+		c.Close()
 	}
 }
 

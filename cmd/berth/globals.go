@@ -41,6 +41,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagDataRoot, EnvVars: []string{"BERTH_DATA_ROOT"}, Value: "/var/lib/berth", Usage: "`DIR` for berth's state: networks, volumes, logs"},
 		&cli.StringFlag{Name: flagCNIPath, EnvVars: []string{"CNI_PATH"}, Usage: "`DIR` of the CNI plugins (default: the first of /opt/cni/bin, /usr/lib/cni, /usr/libexec/cni that holds bridge)"},
 		&cli.StringFlag{Name: flagSnapshot, EnvVars: []string{"CONTAINERD_SNAPSHOTTER"}, Value: "overlayfs", Usage: "containerd snapshotter `NAME`"},
+		&cli.StringFlag{Name: flagBuildkit, EnvVars: []string{"BUILDKIT_HOST"}, Usage: "BuildKit daemon `ADDRESS` for builds (default: berth starts its own under the data root)"},
 		&cli.StringFlag{Name: flagHostsDir, Value: "/etc/containerd/certs.d", Usage: "registry hosts `DIR` (containerd's hosts.toml convention)"},
 	}
 }

@@ -119,6 +119,8 @@ func createCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-recreate", Usage: "if containers already exist, don't recreate them"},
 			&cli.BoolFlag{Name: "remove-orphans", Usage: "remove containers for services not defined in the Compose file"},
 			&cli.StringFlag{Name: "pull", Usage: "pull image before running: `POLICY` always, missing or never"},
+			&cli.BoolFlag{Name: "build", Usage: "build images before creating containers"},
+			&cli.BoolFlag{Name: "no-build", Usage: "don't build an image, even if it's missing"},
 			&cli.StringSliceFlag{Name: "scale", Usage: "scale SERVICE to NUM instances (`SERVICE=NUM`)"},
 		},
 		Action: runCreate,

@@ -36,6 +36,8 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-start", Usage: "don't start the services after creating them"},
 			&cli.BoolFlag{Name: "no-deps", Usage: "don't start linked services"},
 			&cli.StringFlag{Name: "pull", Usage: "pull image before running: `POLICY` always, missing or never"},
+			&cli.BoolFlag{Name: "build", Usage: "build images before starting containers"},
+			&cli.BoolFlag{Name: "no-build", Usage: "don't build an image, even if it's missing"},
 			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, Value: -1, Usage: "shutdown timeout in `SECONDS` for containers being replaced"},
 			&cli.BoolFlag{Name: "wait", Usage: "wait for services to be running|healthy; implies detached mode"},
 			&cli.IntFlag{Name: "wait-timeout", Usage: "maximum duration in `SECONDS` to wait for the project to be running|healthy"},
@@ -99,8 +101,8 @@ func runUp(c *cli.Context) error {
 	return nil
 }
 
-func upRequest(c *cli.Context) (service.UpRequest, error) {
-	req := service.UpRequest{
+func upRequest(c *cli.Context) (req service.UpRequest, err error) {
+	req = service.UpRequest{
 		UpOptions: service.UpOptions{
 			ForceRecreate:      c.Bool("force-recreate"),
 			NoRecreate:         c.Bool("no-recreate"),
@@ -111,6 +113,17 @@ func upRequest(c *cli.Context) (service.UpRequest, error) {
 		},
 		Pull:   c.String("pull"),
 		DryRun: c.Bool(flagDryRun),
+	}
+	switch {
+	case c.Bool("build") && c.Bool("no-build"):
+		return req, usageErr{fmt.Errorf("--build and --no-build are incompatible")}
+	case c.Bool("build"):
+		req.Build = service.BuildAlways
+	case c.Bool("no-build"):
+		req.Build = service.BuildNever
+	}
+	if req.BuildOptions, err = buildOptions(c); err != nil {
+		return req, err
 	}
 	if req.ForceRecreate && req.NoRecreate {
 		return req, usageErr{fmt.Errorf("--force-recreate and --no-recreate are incompatible")}
@@ -280,6 +293,7 @@ func newEngineWith(c *cli.Context, client *ctrd.Client) (*service.Engine, func()
 		DataRoot:     dataRoot,
 		Namespace:    client.Namespace(),
 		Progress:     disp,
+		Builder:      newBuilder(c),
 		Warn:         func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
 	}
 	return eng, func() { disp.Stop(); client.Close() }, nil

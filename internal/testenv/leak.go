@@ -25,6 +25,9 @@ type LeakScope struct {
 	Address   string
 	Namespace string
 	DataRoot  string
+	// KeepState names directories under DataRoot whose files are state meant to
+	// outlive the test's work (the build cache daemon's), not compared.
+	KeepState []string
 }
 
 // Snapshot records the host state a berth project can change: links,
@@ -51,7 +54,7 @@ func Snapshot(t testing.TB, s LeakScope) HostState {
 	add("iptables", out, err)
 	out, err = walk("/var/lib/cni")
 	add("cni", out, err)
-	out, err = walk(s.DataRoot)
+	out, err = walk(s.DataRoot, s.KeepState...)
 	add("dataroot", out, err)
 	if s.Namespace != "" {
 		for _, obj := range []string{"containers", "tasks", "snapshots", "leases"} {
@@ -178,7 +181,7 @@ func mounts() (string, error) {
 
 // walk lists the files under root; lock files and directories do not
 // count, they hold no state.
-func walk(root string) (string, error) {
+func walk(root string, skip ...string) (string, error) {
 	var out []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if os.IsNotExist(err) {
@@ -186,6 +189,9 @@ func walk(root string) (string, error) {
 		}
 		if err != nil {
 			return err
+		}
+		if d.IsDir() && slices.Contains(skip, p) {
+			return filepath.SkipDir
 		}
 		if !d.IsDir() && !strings.HasSuffix(p, ".lock") && filepath.Base(p) != "lock" {
 			out = append(out, p)

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/testenv"
+)
+
+// buildScope is the leak scope of a test that builds: berth's buildkitd keeps its
+// state directory (the build cache's metadata) under the data root, as a daemon's
+// state outlives one build; its leases and snapshots in containerd must not.
+func (e *e2e) buildScope() testenv.LeakScope {
+	s := e.leakScope()
+	s.KeepState = []string{filepath.Join(e.dataRoot, e.namespace, "buildkit")}
+	return s
+}
+
+const buildStack = `
+name: bld
+services:
+  web:
+    build:
+      context: ./app
+      args:
+        GREETING: hi
+      labels:
+        com.example.built: "yes"
+  other:
+    image: berth-test/busybox:1
+    command: ` + idle + `
+`
+
+const buildDockerfile = `FROM berth-test/busybox:1
+ARG GREETING=hello
+RUN echo "$GREETING from RUN" > /greeting
+COPY . /app/
+CMD ["sh", "-c", "cat /greeting /app/msg.txt; trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+`
+
+// imageOf returns the config digest (the image ID) of ref, "" when it is absent.
+func (e *e2e) imageOf(ref string) (ctrd.ImageInfo, bool) {
+	e.t.Helper()
+	c := e.client()
+	defer c.Close()
+	info, err := c.ImageConfig(context.Background(), ref)
+	if errors.Is(err, ctrd.ErrImageNotFound) {
+		return info, false
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return info, true
+}
+
+// containerOf returns the ID and created label of the service's one container.
+func (e *e2e) createdOf(service string) string {
+	e.t.Helper()
+	c := e.client()
+	defer c.Close()
+	infos, err := c.ListContainers(context.Background(), map[string]string{"com.docker.compose.service": service})
+	if err != nil || len(infos) != 1 {
+		e.t.Fatalf("containers of %s: %v %v", service, infos, err)
+	}
+	return infos[0].ID + "@" + infos[0].Created.String()
+}
+
+func (e *e2e) waitLogs(service, want string) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var out string
+	for time.Now().Before(deadline) {
+		out = e.mustBerth("logs", "--no-log-prefix", service).stdout
+		if strings.Contains(out, want) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.t.Fatalf("logs of %s lack %q:\n%s", service, want, out)
+}
+
+// TestE2EBuild: up --build builds from a Dockerfile FROM a local image (RUN, COPY,
+// ARG, .dockerignore), a second build is served from cache, a changed file rebuilds
+// and recreates that service alone, down --rmi local removes the image and a full
+// prune leaves no BuildKit lease or snapshot behind.
+func TestE2EBuild(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", buildStack)
+	e.writeFile("app/Dockerfile", buildDockerfile)
+	e.writeFile("app/msg.txt", "v1\n")
+	e.writeFile("app/secret.txt", "not for the image\n")
+	e.writeFile("app/.dockerignore", "secret.txt\n")
+
+	r := e.mustBerth("up", "-d", "--build")
+	if !strings.Contains(r.stderr, "RUN echo") || !strings.Contains(r.stderr, "naming to docker.io/library/bld-web:latest") {
+		t.Errorf("up --build shows no build progress:\n%s", r.stderr)
+	}
+	e.waitLogs("web", "hi from RUN\nv1")
+	e.mustBerth("exec", "-T", "web", "test", "-f", "/app/msg.txt")
+	if r := e.berth("exec", "-T", "web", "test", "-e", "/app/secret.txt"); r.code == 0 {
+		t.Errorf(".dockerignore not honoured: /app/secret.txt is in the image")
+	}
+	img, ok := e.imageOf("bld-web")
+	if !ok {
+		t.Fatal("image bld-web not stored")
+	}
+	if img.Config.Labels["com.example.built"] != "yes" {
+		t.Errorf("build label missing: %v", img.Config.Labels)
+	}
+	web, other := e.createdOf("web"), e.createdOf("other")
+
+	// nothing changed: every step cached, same image, nothing recreated
+	r = e.mustBerth("build")
+	if !strings.Contains(r.stderr, "CACHED") || strings.Contains(r.stderr, "from RUN\n") {
+		t.Errorf("second build not served from cache:\n%s", r.stderr)
+	}
+	if again, _ := e.imageOf("bld-web"); again.ID != img.ID {
+		t.Errorf("cached rebuild changed the image: %s → %s", img.ID, again.ID)
+	}
+	e.mustBerth("up", "-d", "--build")
+	if e.createdOf("web") != web || e.createdOf("other") != other {
+		t.Errorf("up --build with nothing changed recreated a container")
+	}
+
+	// a copied file changes: web alone is rebuilt and recreated
+	e.writeFile("app/msg.txt", "v2\n")
+	e.mustBerth("up", "-d", "--build")
+	if changed, _ := e.imageOf("bld-web"); changed.ID == img.ID {
+		t.Errorf("changing a copied file did not change the image")
+	}
+	if e.createdOf("web") == web {
+		t.Errorf("web was not recreated after its image changed")
+	}
+	if e.createdOf("other") != other {
+		t.Errorf("other was recreated though its image did not change")
+	}
+	e.waitLogs("web", "v2")
+
+	e.mustBerth("down", "--rmi", "local")
+	if _, ok := e.imageOf("bld-web"); ok {
+		t.Errorf("down --rmi local left the built image")
+	}
+	if _, ok := e.imageOf("berth-test/busybox:1"); !ok {
+		t.Errorf("down --rmi local removed an image the file names with image:")
+	}
+	r = e.mustBerth("builder", "prune", "-a")
+	if !strings.Contains(r.stdout, "Total reclaimed space") {
+		t.Errorf("builder prune output: %s", r.stdout)
+	}
+	e.mustBerth("builder", "stop")
+	// containerd's garbage collector removes the snapshots of deleted images a moment later
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		diff := before.Diff(testenv.Snapshot(t, e.buildScope()))
+		if len(diff) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after down --rmi local and builder prune -a:\n  %s", strings.Join(diff, "\n  "))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestE2EBuildFailure: a failing RUN fails the build with the step, the Dockerfile
+// line and the command's output, exit code 1, and up --build creates nothing.
+func TestE2EBuildFailure(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", buildStack)
+	e.writeFile("app/Dockerfile", "FROM berth-test/busybox:1\nRUN echo about to fail && exit 3\n")
+
+	r := e.berth("build")
+	if r.code != 1 {
+		t.Fatalf("failing build: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"build web", "exit code: 3", ">>> RUN echo about to fail && exit 3", "about to fail"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("failing build's output lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	// quiet: the error itself carries the step's output
+	r = e.berth("build", "-q")
+	if r.code != 1 || !strings.Contains(r.stderr, "output:\nabout to fail") || !strings.Contains(r.stderr, "[2/2] RUN") {
+		t.Errorf("quiet failing build: exit %d, want 1 and the step's output:\n%s", r.code, r.stderr)
+	}
+
+	r = e.berth("up", "-d", "--build")
+	if r.code != 1 {
+		t.Fatalf("up --build of a failing build: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	if got := e.containers(); len(got) != 0 {
+		t.Errorf("failed build created containers: %v", got)
+	}
+	if _, ok := e.imageOf("bld-web"); ok {
+		t.Errorf("failed build stored an image")
+	}
+	e.mustBerth("builder", "prune", "-a")
+	e.mustBerth("builder", "stop")
+	testenv.AssertNoLeak(t, e.buildScope(), before)
+}
+
+// TestE2EBuildWithoutBuildkitd: no buildkitd is one clear line saying how to get it,
+// exit 1, and nothing created.
+func TestE2EBuildWithoutBuildkitd(t *testing.T) {
+	e, before := startE2E(t)
+	t.Setenv("BERTH_BUILDKITD", "/nonexistent/buildkitd")
+	e.writeFile("compose.yaml", buildStack)
+	e.writeFile("app/Dockerfile", buildDockerfile)
+	r := e.berth("up", "-d")
+	if r.code != 1 || !strings.Contains(r.stderr, "buildkitd not found") || !strings.Contains(r.stderr, "make runtime") {
+		t.Errorf("up without buildkitd: exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Errorf("want one line, got:\n%s", r.stderr)
+	}
+	testenv.AssertNoLeak(t, e.buildScope(), before)
+}
