@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # demo.sh takes a Debian machine, as root, to a running example stack: it installs the
-# runtime when missing (scripts/install-runtime.sh), builds berth, builds the example
-# images from examples/apps without Docker or a registry, loads them into containerd and
-# starts examples/devenv, then shows the page answering on 127.0.0.1.
+# runtime when missing (scripts/install-runtime.sh: containerd, CNI, buildkitd), builds
+# berth, compiles the example programs and loads the base image (no Docker, no registry),
+# then `up --build` builds the images from their Dockerfiles with BuildKit and starts
+# examples/devenv, and shows the page answering on 127.0.0.1.
 #
-# It is re-runnable: builds are reproducible, so a second run loads the same images and
-# `up` finds nothing to change. DEVENV_PORT picks another host port than 8080.
+# It is re-runnable: builds are reproducible and cached, so a second run builds the same
+# images and `up` finds nothing to change. DEVENV_PORT picks another host port than 8080.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -52,22 +53,20 @@ wait_for_page() {
 [ "$(id -u)" -eq 0 ] || die "run me as root: containerd, bridges and iptables rules need it"
 command -v go >/dev/null 2>&1 || die "the Go toolchain is needed to build berth and the example programs"
 
-step "Runtime: containerd, runc, CNI plugins, busybox-static (installed when missing)"
+step "Runtime: containerd, runc, CNI plugins, busybox-static, buildkitd (installed when missing)"
 bash scripts/install-runtime.sh
 
 step "Build berth: bin/berth and bin/berth-logger"
 make --no-print-directory build
 
-step "Build the example images from examples/apps (no Docker, no registry, no network)"
+step "Compile the example programs and write the base image (no Docker, no registry, no network)"
 go run ./examples/cmd/build-images
 
-step "Load them into containerd"
-for archive in examples/.images/*.tar; do
-	"$berth" image load -i "$archive"
-done
+step "Load the base image into containerd"
+"$berth" image load -i examples/.images/base.tar
 
-step "Start examples/devenv: web, api, store and worker, each waiting for its dependencies to be healthy"
-DEVENV_PORT="$port" "$berth" -f "$compose" up -d --wait
+step "Build and start examples/devenv: web, api, store and worker, each waiting for its dependencies to be healthy"
+DEVENV_PORT="$port" "$berth" -f "$compose" up -d --wait --build
 
 step "The page answers on $url"
 page="$(wait_for_page)" || die "nothing answers on $url; see: $berth -f $compose logs"

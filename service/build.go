@@ -176,7 +176,9 @@ func BuildSpec(p *types.Project, s types.ServiceConfig) (build.Spec, error) {
 		}
 	}
 	if len(b.ExtraHosts) > 0 {
+		// sorted: BuildKit puts the hosts in every RUN step's cache key
 		spec.ExtraHosts = b.ExtraHosts.AsList("=")
+		slices.Sort(spec.ExtraHosts)
 	}
 	for _, sec := range b.Secrets {
 		def, ok := p.Secrets[sec.Source]

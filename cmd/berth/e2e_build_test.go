@@ -156,7 +156,7 @@ func TestE2EBuild(t *testing.T) {
 	// containerd's garbage collector removes the snapshots of deleted images a moment later
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		diff := before.Diff(testenv.Snapshot(t, e.buildScope()))
+		diff := before.DiffIn(e.buildScope(), testenv.Snapshot(t, e.buildScope()))
 		if len(diff) == 0 {
 			break
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -15,27 +16,21 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
 	"github.com/berth-dev/berth/examples/images"
 	"github.com/berth-dev/berth/internal/imagekit"
 	"github.com/berth-dev/berth/internal/testenv"
 )
 
 // These tests run the example stacks exactly as their READMEs tell a user to: the same
-// Compose files, the same images (built with imagekit from examples/apps), the same
-// commands. Only host ports are picked free, through the variables the files interpolate.
+// Compose files, the same Dockerfiles built by BuildKit from the same binaries and base
+// image (go run ./examples/cmd/build-images), the same commands. Only host ports are
+// picked free, through the variables the files interpolate.
 
-// exampleBuilder shares the busybox base layer between the example images; each image is
-// built once per test binary and written to an archive per test.
-var (
-	exampleBuilder imagekit.Builder
-	exampleBuilds  sync.Map // image name → *exampleBuild
-)
-
-type exampleBuild struct {
+// examplePrep compiles the example programs and writes the base image's archive once
+// per test binary, as build-images does.
+var examplePrep struct {
 	once sync.Once
-	img  v1.Image
+	base string
 	err  error
 }
 
@@ -44,40 +39,36 @@ func examplesPath(rel string) string {
 	return filepath.Join(pkgDir, "..", "..", "examples", filepath.FromSlash(rel))
 }
 
-// startExamples loads the named example images and records the host state the test must
-// restore; loading comes first, as images stay after `down`.
-func startExamples(t *testing.T, names ...string) (*e2e, testenv.HostState) {
+// startExamples loads the base image, builds the images of the Compose files and records
+// the host state the test must restore: images and the build cache stay after `down`.
+func startExamples(t *testing.T, files ...string) (*e2e, testenv.HostState) {
 	e := newE2E(t)
-	for _, name := range names {
-		e.loadExampleImage(name)
+	examplePrep.once.Do(func() {
+		apps := examplesPath("apps")
+		for _, p := range images.All {
+			if _, err := images.Compile(context.Background(), p, apps); err != nil {
+				examplePrep.err = err
+				return
+			}
+		}
+		dir, err := os.MkdirTemp("", "berth-examples-")
+		if err != nil {
+			examplePrep.err = err
+			return
+		}
+		examplePrep.base, _, examplePrep.err = images.WriteBase(&imagekit.Builder{}, dir)
+	})
+	if examplePrep.err != nil {
+		t.Fatalf("prepare the example builds: %v", examplePrep.err)
 	}
-	return e, testenv.Snapshot(t, e.leakScope())
-}
-
-// loadExampleImage loads an example image through an archive, as `berth image load -i`
-// does in the READMEs.
-func (e *e2e) loadExampleImage(name string) {
-	e.t.Helper()
-	list, err := images.Lookup(name)
-	if err != nil {
-		e.t.Fatal(err)
+	r := e.mustBerth("image", "load", "-i", examplePrep.base)
+	if want := "Loaded image: docker.io/" + images.BaseRef; !strings.Contains(r.stdout, want) {
+		t.Fatalf("image load printed %q, want %q", r.stdout, want)
 	}
-	img := list[0]
-	v, _ := exampleBuilds.LoadOrStore(name, &exampleBuild{})
-	b := v.(*exampleBuild)
-	// not the test's context: the image is reused by later tests
-	b.once.Do(func() { b.img, b.err = exampleBuilder.Build(context.Background(), img.Spec(examplesPath("apps"))) })
-	if b.err != nil {
-		e.t.Fatalf("build example image %s: %v", name, b.err)
+	for _, f := range files {
+		e.mustBerth("-f", f, "build")
 	}
-	archive := filepath.Join(e.t.TempDir(), name+".tar")
-	if err := imagekit.WriteArchiveFile(archive, b.img, img.Ref()); err != nil {
-		e.t.Fatal(err)
-	}
-	r := e.mustBerth("image", "load", "-i", archive)
-	if want := "Loaded image: docker.io/" + img.Ref(); !strings.Contains(r.stdout, want) {
-		e.t.Fatalf("image load printed %q, want %q", r.stdout, want)
-	}
+	return e, testenv.Snapshot(t, e.buildScope())
 }
 
 // freePort returns a port nothing listens on at 127.0.0.1, for a published port.
@@ -92,10 +83,10 @@ func freePort(t *testing.T) string {
 }
 
 func TestE2EExamplesDevenv(t *testing.T) {
-	e, before := startExamples(t, "web", "api", "store", "worker")
+	file := examplesPath("devenv/compose.yaml")
+	e, before := startExamples(t, file)
 	port := freePort(t)
 	t.Setenv("DEVENV_PORT", port)
-	file := examplesPath("devenv/compose.yaml")
 	base := "http://127.0.0.1:" + port
 
 	e.mustBerth("-f", file, "up", "-d", "--wait")
@@ -114,14 +105,14 @@ func TestE2EExamplesDevenv(t *testing.T) {
 	waitForNote(t, base, note.ID, func(n exampleNote) bool { return n.Text == "remember the milk" && n.Status == "done" })
 
 	e.mustBerth("-f", file, "down", "-v")
-	testenv.AssertNoLeak(t, e.leakScope(), before)
+	testenv.AssertNoLeak(t, e.buildScope(), before)
 }
 
 func TestE2EExamplesMonolithSplit(t *testing.T) {
-	e, before := startExamples(t, "monolith", "web", "api", "store", "worker")
+	v1File, v2File := examplesPath("monolith-split/v1/compose.yaml"), examplesPath("monolith-split/v2/compose.yaml")
+	e, before := startExamples(t, v1File, v2File)
 	port := freePort(t)
 	t.Setenv("SPLIT_PORT", port)
-	v1File, v2File := examplesPath("monolith-split/v1/compose.yaml"), examplesPath("monolith-split/v2/compose.yaml")
 	base := "http://127.0.0.1:" + port
 
 	e.mustBerth("-f", v1File, "up", "-d", "--wait")
@@ -144,12 +135,12 @@ func TestE2EExamplesMonolithSplit(t *testing.T) {
 	if !strings.Contains(r.stderr, "Volume monolith-split-data  Removed") {
 		t.Errorf("down -v of v2 did not remove the shared volume:\n%s", r.stderr)
 	}
-	testenv.AssertNoLeak(t, e.leakScope(), before)
+	testenv.AssertNoLeak(t, e.buildScope(), before)
 }
 
 func TestE2EExamplesIntegrationTests(t *testing.T) {
-	e, before := startExamples(t, "api", "store", "tests")
 	file := examplesPath("integration-tests/compose.yaml")
+	e, before := startExamples(t, file)
 
 	t.Setenv("FAIL_ONE", "")
 	r := e.berth("-f", file, "up", "--exit-code-from", "tests")
@@ -164,7 +155,7 @@ func TestE2EExamplesIntegrationTests(t *testing.T) {
 	}
 
 	e.mustBerth("-f", file, "down", "-v")
-	testenv.AssertNoLeak(t, e.leakScope(), before)
+	testenv.AssertNoLeak(t, e.buildScope(), before)
 }
 
 // exampleNote is a note as the examples' API returns it.

@@ -1,15 +1,17 @@
-// Package images lists the example images and builds them with imagekit: each is one of
-// the programs under examples/apps on the busybox base, named berth-examples/NAME:latest.
-// The build-images command and the end-to-end tests share this list, so the tests run
-// exactly what the READMEs tell a user to build.
+// Package images prepares what the example Dockerfiles build from, with no Docker, no
+// registry and no network: the programs under examples/apps compiled to static binaries
+// (each app's .bin/app, which its Dockerfile copies), and the base image
+// berth-examples/base, the host's busybox-static and nothing else, written as an OCI
+// archive for `berth image load`. The build-images command and the end-to-end tests
+// share it, so the tests run exactly what the READMEs tell a user to do.
 package images
 
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -19,116 +21,111 @@ import (
 // Repository is the repository prefix of every example image.
 const Repository = "berth-examples/"
 
-// Image is one example image.
-type Image struct {
-	// Name is the program's directory under examples/apps and the image's name.
+// BaseRef is the image every example Dockerfile starts FROM.
+const BaseRef = Repository + "base:latest"
+
+// Program is one example program: examples/apps/NAME, built into berth-examples/NAME
+// by the Dockerfile beside it.
+type Program struct {
 	Name        string
 	Description string
-	Env         []string
-	Port        string
-	// Health is the path the image's HEALTHCHECK asks for on Port; empty means none.
-	Health string
 }
 
-// All lists the example images.
-var All = []Image{
-	{Name: "web", Description: "notes page; passes /api/ to $API_URL", Port: "80", Health: "/healthz",
-		Env: []string{"ADDR=:80", "API_URL=http://api:8080"}},
-	{Name: "api", Description: "notes JSON API backed by the store service", Port: "8080", Health: "/healthz",
-		Env: []string{"ADDR=:8080", "STORE_URL=http://store:8080"}},
-	{Name: "store", Description: "key-value store keeping one file per key in /data", Port: "8080", Health: "/healthz",
-		Env: []string{"ADDR=:8080", "DATA_DIR=/data"}},
-	{Name: "worker", Description: "processes queued notes in the store",
-		Env: []string{"STORE_URL=http://store:8080", "INTERVAL=2s"}},
-	{Name: "monolith", Description: "notes page, API, storage and processing in one process", Port: "80", Health: "/healthz",
-		Env: []string{"ADDR=:80", "DATA_DIR=/data"}},
-	{Name: "tests", Description: "integration tests of the notes API, TAP output",
-		Env: []string{"API_URL=http://api:8080"}},
+// All lists the example programs.
+var All = []Program{
+	{Name: "web", Description: "notes page; passes /api/ to $API_URL"},
+	{Name: "api", Description: "notes JSON API backed by the store service"},
+	{Name: "store", Description: "key-value store keeping one file per key in /data"},
+	{Name: "worker", Description: "processes queued notes in the store"},
+	{Name: "monolith", Description: "notes page, API, storage and processing in one process"},
+	{Name: "tests", Description: "integration tests of the notes API, TAP output"},
 }
 
-// Ref is the image's full reference.
-func (img Image) Ref() string { return Repository + img.Name + ":latest" }
-
-// Spec is the imagekit spec of img, whose program lives in appsDir/NAME. The HEALTHCHECK
-// is what a published image would carry; Compose files may tune it.
-func (img Image) Spec(appsDir string) imagekit.Spec {
-	s := imagekit.Spec{
-		Ref:     img.Ref(),
-		Program: filepath.Join(appsDir, img.Name),
-		Env:     img.Env,
-		Labels: map[string]string{
-			"org.opencontainers.image.title":       img.Name,
-			"org.opencontainers.image.description": img.Description,
-			"org.opencontainers.image.source":      "https://github.com/berth-dev/berth/tree/main/examples/apps/" + img.Name,
-		},
-	}
-	if img.Port != "" {
-		s.ExposedPorts = []string{img.Port}
-	}
-	if img.Health != "" {
-		// busybox wget: its -T option crashes, so the health check's own timeout bounds it
-		url := fmt.Sprintf("http://127.0.0.1:%s%s", img.Port, img.Health)
-		s.Healthcheck = &v1.HealthConfig{Test: []string{"CMD", "wget", "-q", "-O-", url},
-			Interval: 5 * time.Second, Timeout: 3 * time.Second, Retries: 3}
-	}
-	return s
+// Binary is where Compile puts a program: the Dockerfile's COPY source.
+func (p Program) Binary(appsDir string) string {
+	return filepath.Join(appsDir, p.Name, ".bin", "app")
 }
 
-// Lookup returns the images with the given names, or all of them when none are given.
-func Lookup(wanted ...string) ([]Image, error) {
+// Lookup returns the named programs, or all of them when no name is given.
+func Lookup(wanted ...string) ([]Program, error) {
 	if len(wanted) == 0 {
 		return All, nil
 	}
-	var out []Image
+	var out []Program
 	for _, n := range wanted {
-		img, ok := find(n)
+		p, ok := find(n)
 		if !ok {
-			return nil, fmt.Errorf("no example image %q; there are: %s", n, strings.Join(names(), ", "))
+			return nil, fmt.Errorf("no example program %q; there are: %s", n, strings.Join(names(), ", "))
 		}
-		out = append(out, img)
+		out = append(out, p)
 	}
 	return out, nil
 }
 
 func names() []string {
 	out := make([]string, len(All))
-	for i, img := range All {
-		out[i] = img.Name
+	for i, p := range All {
+		out[i] = p.Name
 	}
 	return out
 }
 
-func find(name string) (Image, bool) {
-	for _, img := range All {
-		if img.Name == name {
-			return img, true
+func find(name string) (Program, bool) {
+	for _, p := range All {
+		if p.Name == name {
+			return p, true
 		}
 	}
-	return Image{}, false
+	return Program{}, false
 }
 
-// Built is an image written to an archive.
-type Built struct {
-	// Path is the archive, outDir/NAME.tar.
-	Path string
-	// ID is the image ID (its config's digest), as `berth images` shows it: when a
-	// program's code changes, the ID changes, and `berth up` recreates its containers.
-	ID string
+// Compile builds the program statically (no libc in the image) for the host's
+// architecture, with -trimpath so the binary, and so the image built from it, does
+// not depend on where the sources are checked out: an unchanged program gives an
+// unchanged image, and `berth up --build` recreates nothing.
+func Compile(ctx context.Context, p Program, appsDir string) (string, error) {
+	out := p.Binary(appsDir)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", err
+	}
+	if err := imagekit.CompileProgram(ctx, filepath.Join(appsDir, p.Name), out); err != nil {
+		return "", err
+	}
+	return out, nil
 }
 
-// Build builds img with b and writes its archive to outDir/NAME.tar.
-func Build(ctx context.Context, b *imagekit.Builder, img Image, appsDir, outDir string) (Built, error) {
-	built, err := b.Build(ctx, img.Spec(appsDir))
+// Base is the base image: busybox-static (a shell, wget and nslookup for health checks
+// and `berth exec`), /etc/passwd and /tmp, the default PATH. It is reproducible.
+func Base(b *imagekit.Builder) (v1.Image, error) {
+	layer, err := b.Base()
 	if err != nil {
-		return Built{}, err
+		return nil, err
 	}
-	id, err := built.ConfigName()
+	cfg := v1.Config{
+		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Cmd: []string{"sh"},
+		Labels: map[string]string{
+			"org.opencontainers.image.title":       "base",
+			"org.opencontainers.image.description": "busybox-static, the base of the berth examples",
+		},
+	}
+	return imagekit.Assemble(cfg, imagekit.Layer{Layer: layer, CreatedBy: "imagekit: busybox-static"})
+}
+
+// WriteBase writes the base image's OCI archive to outDir/base.tar and returns its
+// path and image ID.
+func WriteBase(b *imagekit.Builder, outDir string) (path, id string, err error) {
+	img, err := Base(b)
 	if err != nil {
-		return Built{}, err
+		return "", "", err
 	}
-	path := filepath.Join(outDir, img.Name+".tar")
-	if err := imagekit.WriteArchiveFile(path, built, img.Ref()); err != nil {
-		return Built{}, fmt.Errorf("write %s: %w", path, err)
+	name, err := img.ConfigName()
+	if err != nil {
+		return "", "", err
 	}
-	return Built{Path: path, ID: id.String()}, nil
+	path = filepath.Join(outDir, "base.tar")
+	if err := imagekit.WriteArchiveFile(path, img, BaseRef); err != nil {
+		return "", "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return path, name.String(), nil
 }

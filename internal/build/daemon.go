@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -236,8 +237,10 @@ func isBuildkitd(pid int, root string) bool {
 		return false
 	}
 	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-	return len(args) > 0 && filepath.Base(args[0]) == "buildkitd" &&
-		strings.Contains(string(cmdline), filepath.Join(root, "buildkitd.toml"))
+	if len(args) == 0 || filepath.Base(args[0]) != "buildkitd" {
+		return false
+	}
+	return slices.Contains(args, filepath.Join(root, "buildkitd.toml"))
 }
 
 // killStale stops a buildkitd of this root that no longer answers.

@@ -93,17 +93,26 @@ func ProgramLayer(ctx context.Context, dir string) (v1.Layer, error) {
 	}
 	defer os.RemoveAll(scratch)
 	bin := filepath.Join(scratch, "app")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if output, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build in %s: %w\n%s", dir, err, output)
+	if err := CompileProgram(ctx, dir, bin); err != nil {
+		return nil, err
 	}
 	data, err := os.ReadFile(bin)
 	if err != nil {
 		return nil, err
 	}
 	return NewLayer(map[string]File{"app": {Content: data, Mode: 0o755}})
+}
+
+// CompileProgram builds the Go main package in dir into a static binary at out, for
+// the host's architecture: what a Dockerfile then copies into an image.
+func CompileProgram(ctx context.Context, dir, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build in %s: %w\n%s", dir, err, output)
+	}
+	return nil
 }
 
 // NewLayer turns files (paths relative to the image root → File) into a gzip-compressed

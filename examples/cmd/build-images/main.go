@@ -1,10 +1,11 @@
-// build-images builds the example images from the programs under examples/apps, with no
-// Docker, no registry and no network: each is a static Go binary on a busybox-static base
-// (internal/imagekit). It writes examples/.images/NAME.tar, ready for
-// `berth image load -i`, and prints each image's ID.
+// build-images prepares what the example Dockerfiles build from, with no Docker, no
+// registry and no network: it compiles the programs under examples/apps to static
+// binaries (examples/apps/NAME/.bin/app, which each Dockerfile copies) and writes the base
+// image berth-examples/base (busybox-static, internal/imagekit) to
+// examples/.images/base.tar, ready for `berth image load -i`.
 //
-//	go run ./examples/cmd/build-images            # every image
-//	go run ./examples/cmd/build-images api        # only berth-examples/api
+//	go run ./examples/cmd/build-images            # every program
+//	go run ./examples/cmd/build-images api        # only examples/apps/api
 package main
 
 import (
@@ -37,9 +38,9 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	flags := flag.NewFlagSet("build-images", flag.ContinueOnError)
-	outDir := flags.String("o", "", "write the archives to `DIR` (default examples/.images)")
+	outDir := flags.String("o", "", "write the base image's archive to `DIR` (default examples/.images)")
 	flags.Usage = func() {
-		fmt.Fprintln(flags.Output(), "usage: go run ./examples/cmd/build-images [-o DIR] [IMAGE...]")
+		fmt.Fprintln(flags.Output(), "usage: go run ./examples/cmd/build-images [-o DIR] [PROGRAM...]")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -59,23 +60,22 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "building %d image(s) from %s into %s\n", len(selected), relative(filepath.Join(examples, "apps")), relative(*outDir))
-	b := &imagekit.Builder{}
-	var archives []string
-	for _, img := range selected {
+	apps := filepath.Join(examples, "apps")
+	fmt.Fprintf(out, "compiling %d program(s) in %s for their Dockerfiles\n", len(selected), relative(apps))
+	for _, p := range selected {
 		start := time.Now()
-		built, err := images.Build(ctx, b, img, filepath.Join(examples, "apps"), *outDir)
+		bin, err := images.Compile(ctx, p, apps)
 		if err != nil {
 			return err
 		}
-		archives = append(archives, relative(built.Path))
-		fmt.Fprintf(out, "  %-30s %s  %s  %.1fs\n", img.Ref(), built.ID[:19], relative(built.Path), time.Since(start).Seconds())
+		fmt.Fprintf(out, "  %-10s %s  %.1fs\n", p.Name, relative(bin), time.Since(start).Seconds())
 	}
-	if len(archives) == 1 {
-		fmt.Fprintf(out, "load it with: berth image load -i %s\n", archives[0])
-	} else {
-		fmt.Fprintf(out, "load them with: for f in %s/*.tar; do berth image load -i \"$f\"; done\n", relative(*outDir))
+	path, id, err := images.WriteBase(&imagekit.Builder{}, *outDir)
+	if err != nil {
+		return err
 	}
+	fmt.Fprintf(out, "base image %s %s  %s\n", images.BaseRef, id[:19], relative(path))
+	fmt.Fprintf(out, "load it with: berth image load -i %s\nthen 'berth up' (or 'berth build') builds the images from examples/apps/*/Dockerfile\n", relative(path))
 	return nil
 }
 
