@@ -62,6 +62,9 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, req RunRequest) (int
 	if err != nil {
 		return -1, err
 	}
+	if err := r.ensureResources(ctx, oneoff); err != nil {
+		return -1, err
+	}
 	if err := r.createContainer(ctx, s.Name, 1, name); err != nil {
 		return -1, err
 	}
@@ -167,6 +170,35 @@ func (e *Engine) oneoffRunner(ctx context.Context, p *types.Project, s types.Ser
 		return nil, err
 	}
 	return &upRunner{e: e, p: &one, g: g, images: images, oneoff: true}, nil
+}
+
+// ensureResources creates the networks and named volumes a one-off container of s
+// uses, when no up has yet: Compose's run works on a project that is not up.
+func (r *upRunner) ensureResources(ctx context.Context, s types.ServiceConfig) error {
+	if s.NetworkMode == "" {
+		for _, key := range slices.Sorted(maps.Keys(s.Networks)) {
+			n, ok := r.p.Networks[key]
+			if !ok || bool(n.External) {
+				continue
+			}
+			if err := r.createNetwork(ctx, n.Name); err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range s.Volumes {
+		if m.Type != types.VolumeTypeVolume || m.Source == "" {
+			continue
+		}
+		v, ok := r.p.Volumes[m.Source]
+		if !ok || bool(v.External) {
+			continue
+		}
+		if err := r.createVolume(v.Name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NewOneoffName names a one-off container: <project>-<service>-run-<id>.

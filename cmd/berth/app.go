@@ -133,6 +133,11 @@ func report(stderr io.Writer, err error) int {
 type warnFormatter struct{}
 
 func (warnFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	// containerd's local content store (a build's local cache export) notes that the
+	// filesystem lacks fs-verity, which it does not need: not the user's business
+	if strings.Contains(e.Message, "fsverity") {
+		return nil, nil
+	}
 	level := "warning"
 	if e.Level <= logrus.ErrorLevel {
 		level = "error"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -219,4 +220,86 @@ func TestE2EBuildWithoutBuildkitd(t *testing.T) {
 		t.Errorf("want one line, got:\n%s", r.stderr)
 	}
 	testenv.AssertNoLeak(t, e.buildScope(), before)
+}
+
+const buildOptionsStack = `
+name: opts
+services:
+  app:
+    build:
+      context: ./ctx
+      target: final
+      network: none
+      tags: ["opts-extra:1"]
+      secrets: [token]
+      cache_to: ["type=local,dest=./cache", "type=registry,ref=${REGISTRY}/cache/opts:app"]
+      cache_from: ["${CACHE_FROM:-type=local,src=./cache}"]
+      dockerfile_inline: |
+        FROM berth-test/busybox:1 AS base
+        ARG FLAVOR=default
+        RUN echo "$${FLAVOR}" > /flavor
+        RUN --mount=type=secret,id=token cp /run/secrets/token /token-seen
+        RUN ls /sys/class/net > /nets
+        FROM base AS other
+        RUN touch /other-stage
+        FROM base AS final
+        CMD ["sh", "-c", "cat /flavor /token-seen /nets; ls /other-stage 2>&1 || true"]
+  hosts:
+    build:
+      context: ./ctx
+      extra_hosts: ["db.internal=10.89.250.1"]
+      shm_size: 128m
+      dockerfile_inline: |
+        FROM berth-test/busybox:1
+        RUN grep db.internal /etc/hosts > /hosts && df -k /dev/shm | tail -n 1 > /shm
+        CMD ["cat", "/hosts", "/shm"]
+secrets:
+  token:
+    file: ./token.txt
+`
+
+// cachedRun is the plain progress of the ARG step served from a cache.
+var cachedRun = regexp.MustCompile(`RUN echo "from-cli" > /flavor\n#\d+ CACHED`)
+
+// TestE2EBuildOptions: dockerfile_inline, target, network none, tags, build secrets,
+// --build-arg, extra_hosts, shm_size, and cache_to / cache_from of the local and the
+// registry types (a registry on 127.0.0.1), each checked in what the image holds.
+func TestE2EBuildOptions(t *testing.T) {
+	e, _ := startE2E(t)
+	reg := testenv.StartRegistry(t)
+	t.Setenv("REGISTRY", reg.Host())
+	t.Setenv("CACHE_FROM", "")
+	e.writeFile("compose.yaml", buildOptionsStack)
+	e.writeFile("ctx/empty", "")
+	e.writeFile("token.txt", "s3cret-token\n")
+
+	e.mustBerth("build", "--build-arg", "FLAVOR=from-cli")
+	out := e.mustBerth("run", "--rm", "-T", "app").stdout
+	for _, want := range []string{"from-cli\n", "s3cret-token\n", "lo\n", "No such file"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("app image lacks %q (build-arg, secret, network none, target):\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "eth") {
+		t.Errorf("network: none build saw interfaces:\n%s", out)
+	}
+	if _, ok := e.imageOf("opts-extra:1"); !ok {
+		t.Errorf("build.tags: opts-extra:1 not stored")
+	}
+	out = e.mustBerth("run", "--rm", "-T", "hosts").stdout
+	if !strings.Contains(out, "10.89.250.1") || !strings.Contains(out, " 131072 ") {
+		t.Errorf("hosts image: want the extra host and a 128 MiB /dev/shm:\n%s", out)
+	}
+
+	// the cache survives BuildKit's own: after a full prune, steps come from the local
+	// cache export, then from the registry one
+	for _, from := range []string{"type=local,src=./cache", "type=registry,ref=" + reg.Host() + "/cache/opts:app"} {
+		e.mustBerth("builder", "prune", "-a")
+		t.Setenv("CACHE_FROM", from)
+		r := e.mustBerth("build", "--build-arg", "FLAVOR=from-cli", "app")
+		if !strings.Contains(r.stderr, "importing cache manifest") || !cachedRun.MatchString(r.stderr) {
+			t.Errorf("build after prune with cache_from %s did not use the cache:\n%s", from, r.stderr)
+		}
+	}
+	e.mustBerth("builder", "prune", "-a")
 }
