@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -28,6 +29,7 @@ func pullCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "pull without printing progress information"},
 			&cli.BoolFlag{Name: "ignore-pull-failures", Usage: "pull what it can and ignore images with pull failures"},
+			&cli.BoolFlag{Name: "ignore-buildable", Usage: "ignore images that can be built"},
 		},
 		Action: runPull,
 	}
@@ -40,10 +42,18 @@ func runPull(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var refs []string
+	// images a build: can make are pulled apart: their failure is a hint, not an error
+	var refs, buildable, buildServices []string
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
 		if s.Image == "" || s.PullPolicy == types.PullPolicyBuild {
+			continue
+		}
+		if s.Build != nil {
+			if !c.Bool("ignore-buildable") && !slices.Contains(buildable, s.Image) {
+				buildable = append(buildable, s.Image)
+				buildServices = append(buildServices, name)
+			}
 			continue
 		}
 		if !slices.Contains(refs, s.Image) {
@@ -60,7 +70,14 @@ func runPull(c *cli.Context) error {
 		return usageErr{err}
 	}
 	err = client.PullAll(c.Context, refs, disp)
+	var buildErr error
+	if len(buildable) > 0 && c.Context.Err() == nil {
+		buildErr = client.PullAll(c.Context, buildable, disp)
+	}
 	disp.Stop()
+	if buildErr != nil {
+		fmt.Fprintf(c.App.ErrWriter, "warning: some service image(s) must be built from source by running:\n    berth build %s\n", strings.Join(buildServices, " "))
+	}
 	if err != nil && c.Bool("ignore-pull-failures") {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", err)
 		return nil

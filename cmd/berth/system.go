@@ -156,6 +156,12 @@ func doctorCommand() *cli.Command {
 			} else {
 				fmt.Fprintln(w, "- DNS helper   not running (berth starts it with the first network)")
 			}
+			// only build: needs BuildKit: its absence is reported, not a failure
+			if detail, err := buildkitDaemon(c).Describe(c.Context); err != nil {
+				fmt.Fprintf(w, "- %-12s %v\n", "builder", err)
+			} else {
+				check("builder", nil, detail)
+			}
 			if !ok {
 				return exitCodeErr{1}
 			}

@@ -327,3 +327,28 @@ func (d Daemon) config() string {
 		q(gc.ReservedSpace), q(gc.MaxUsedSpace), q(gc.MinFreeSpace))
 	return b.String()
 }
+
+// Describe says which buildkitd builds would use, for `berth doctor`: berth's own
+// (its binary, and its pid when it runs) or the one at Address (its version).
+func (d Daemon) Describe(ctx context.Context) (string, error) {
+	if !d.Own() {
+		c, err := dial(ctx, d.Address)
+		if err != nil {
+			return "", fmt.Errorf("buildkitd at %s does not answer: %w", d.Address, err)
+		}
+		defer c.Close()
+		info, err := c.Info(ctx)
+		if err != nil {
+			return "", err
+		}
+		return d.Address + " (BuildKit " + info.BuildkitVersion.Version + ")", nil
+	}
+	bin, err := d.binary()
+	if err != nil {
+		return "", err
+	}
+	if pid := d.Running(); pid > 0 {
+		return fmt.Sprintf("%s, running (pid %d, %s)", bin, pid, d.address()), nil
+	}
+	return bin + ", started on the first build", nil
+}
