@@ -85,6 +85,23 @@ func (e *e2e) waitLogs(service, want string) {
 	e.t.Fatalf("logs of %s lack %q:\n%s", service, want, out)
 }
 
+// assertNoLeakSoon is AssertNoLeak in the build scope, allowing containerd's garbage
+// collector the moment it takes to remove the snapshots of deleted images.
+func (e *e2e) assertNoLeakSoon(before testenv.HostState) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		diff := before.DiffIn(e.buildScope(), testenv.Snapshot(e.t, e.buildScope()))
+		if len(diff) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("host state changed:\n  %s", strings.Join(diff, "\n  "))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // TestE2EBuild: up --build builds from a Dockerfile FROM a local image (RUN, COPY,
 // ARG, .dockerignore), a second build is served from cache, a changed file rebuilds
 // and recreates that service alone, down --rmi local removes the image and a full
@@ -154,18 +171,7 @@ func TestE2EBuild(t *testing.T) {
 		t.Errorf("builder prune output: %s", r.stdout)
 	}
 	e.mustBerth("builder", "stop")
-	// containerd's garbage collector removes the snapshots of deleted images a moment later
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		diff := before.DiffIn(e.buildScope(), testenv.Snapshot(t, e.buildScope()))
-		if len(diff) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after down --rmi local and builder prune -a:\n  %s", strings.Join(diff, "\n  "))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	e.assertNoLeakSoon(before)
 }
 
 // TestE2EBuildFailure: a failing RUN fails the build with the step, the Dockerfile
@@ -265,7 +271,7 @@ var cachedRun = regexp.MustCompile(`RUN echo "from-cli" > /flavor\n#\d+ CACHED`)
 // --build-arg, extra_hosts, shm_size, and cache_to / cache_from of the local and the
 // registry types (a registry on 127.0.0.1), each checked in what the image holds.
 func TestE2EBuildOptions(t *testing.T) {
-	e, _ := startE2E(t)
+	e, before := startE2E(t)
 	reg := testenv.StartRegistry(t)
 	t.Setenv("REGISTRY", reg.Host())
 	t.Setenv("CACHE_FROM", "")
@@ -301,5 +307,18 @@ func TestE2EBuildOptions(t *testing.T) {
 			t.Errorf("build after prune with cache_from %s did not use the cache:\n%s", from, r.stderr)
 		}
 	}
+	// run created the project's network; down removes it, --rmi local the built images
+	e.mustBerth("down", "--rmi", "local")
 	e.mustBerth("builder", "prune", "-a")
+	e.mustBerth("builder", "stop")
+	if _, ok := e.imageOf("opts-app"); ok {
+		t.Errorf("down --rmi local left opts-app")
+	}
+	// build.tags are the user's to remove, as with Compose
+	c := e.client()
+	if err := c.RemoveImage(context.Background(), "opts-extra:1"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	e.assertNoLeakSoon(before)
 }

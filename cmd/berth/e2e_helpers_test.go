@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/testenv"
+	"github.com/berth-dev/berth/network"
 )
 
 // e2e is one end-to-end test's world: its own containerd namespace, data
@@ -225,6 +226,13 @@ func (e *e2e) downAll() {
 	projects := map[string]bool{}
 	for _, i := range infos {
 		projects[i.Labels["com.docker.compose.project"]] = true
+	}
+	// a project can own networks and no container (run --rm, a failed up)
+	if nets, err := network.NewManager(network.Config{DataRoot: filepath.Join(e.dataRoot, e.namespace)}); err == nil {
+		list, _ := nets.List()
+		for _, n := range list {
+			projects[n.Labels["com.docker.compose.project"]] = true
+		}
 	}
 	for p := range projects {
 		if p == "" {
