@@ -359,7 +359,8 @@ func (e *Engine) restartsAlways(ctx context.Context, name string) bool {
 // removeContainer stops the container with its stop signal and grace
 // period, deletes it, detaches it from its networks and removes its
 // generated files; anonymous volumes go too unless the container is being
-// recreated.
+// recreated. Its networks stay until its process has exited: a process
+// may need them to shut down gracefully.
 func (e *Engine) removeContainer(ctx context.Context, c Container, timeout *time.Duration, keepAnon bool) error {
 	grace := defaultStopGrace
 	if d, err := time.ParseDuration(c.Labels[LabelStopTimeout]); err == nil {
@@ -379,13 +380,10 @@ func (e *Engine) removeContainer(ctx context.Context, c Container, timeout *time
 			return err
 		}
 	}
-	if err := e.Runtime.StopTask(ctx, c.ID, c.Labels[LabelStopSignal], grace); err != nil {
+	if err := e.Runtime.StopContainer(ctx, c.ID, c.Labels[LabelStopSignal], grace); err != nil {
 		return err
 	}
-	if err := e.Runtime.DeleteContainer(ctx, c.ID); err != nil {
-		return err
-	}
-	if err := e.detach(ctx, c); err != nil {
+	if err := e.deleteAndDetach(ctx, c); err != nil {
 		return err
 	}
 	if !keepAnon {
@@ -397,6 +395,19 @@ func (e *Engine) removeContainer(ctx context.Context, c Container, timeout *time
 		return err
 	}
 	return nil
+}
+
+// deleteAndDetach deletes the stopped container (its task, record and
+// snapshot) and detaches it from its networks side by side: with its
+// process gone they no longer depend on each other, and the shim's
+// teardown and CNI DEL are each most of a container's removal. Either
+// order of a crash in between is cleaned up by the next down: a container
+// without attachments is deleted again, and attachments without a
+// container are detached before their network goes.
+func (e *Engine) deleteAndDetach(ctx context.Context, c Container) error {
+	detached := make(chan error, 1)
+	go func() { detached <- e.detach(ctx, c) }()
+	return errors.Join(e.Runtime.DeleteContainer(ctx, c.ID), <-detached)
 }
 
 // detach releases the container's network namespace and addresses. The
