@@ -56,8 +56,9 @@ func (e *Engine) Down(ctx context.Context, projectName string, req DownRequest) 
 	if req.DryRun {
 		return plan, nil
 	}
-	r := &downRunner{e: e, observed: observed, timeout: req.Timeout}
-	if err := Execute(ctx, plan, r, e.parallel(), e.Progress); err != nil {
+	r := &downRunner{e: e, observed: observed, timeout: req.Timeout, slots: make(chan struct{}, e.parallel())}
+	// every op at once: the bound on the work is the runner's slots
+	if err := Execute(ctx, plan, r, len(plan.Ops), e.Progress); err != nil {
 		return plan, err
 	}
 	if err := e.sweep(ctx, projectName); err != nil {
@@ -93,6 +94,10 @@ type downRunner struct {
 	e        *Engine
 	observed Observed
 	timeout  *time.Duration
+	// slots bounds the containers being deleted and detached at once, not
+	// the ones being stopped: every container gets its stop signal at once,
+	// as with Docker Compose, and none waits out another's grace period.
+	slots chan struct{}
 }
 
 func (r *downRunner) Run(ctx context.Context, op *Op) error {
@@ -100,7 +105,7 @@ func (r *downRunner) Run(ctx context.Context, op *Op) error {
 	case ResContainer:
 		for _, c := range r.observed.Containers {
 			if c.Name == op.Name {
-				return r.e.removeContainer(ctx, c, r.timeout, false)
+				return r.removeContainer(ctx, c)
 			}
 		}
 		return nil
@@ -113,6 +118,20 @@ func (r *downRunner) Run(ctx context.Context, op *Op) error {
 		return r.e.Volumes.Remove(op.Name)
 	}
 	return fmt.Errorf("unknown operation %s", op)
+}
+
+// removeContainer stops c, then deletes and detaches it in a free slot.
+func (r *downRunner) removeContainer(ctx context.Context, c Container) error {
+	if err := r.e.stopForRemoval(ctx, c, r.timeout); err != nil {
+		return err
+	}
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.slots }()
+	return r.e.deleteStopped(ctx, c, false)
 }
 
 // stopIdleHelper stops berth's helper once no network is left for it to
