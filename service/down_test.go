@@ -3,7 +3,10 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,5 +60,58 @@ func TestDownStopsEveryContainerAtOnce(t *testing.T) {
 	}
 	if len(nets.detached) != n {
 		t.Errorf("%d of %d containers detached", len(nets.detached), n)
+	}
+}
+
+// projectNets is a data root whose networks are the project's and maybe others.
+type projectNets struct {
+	*detachRecorder
+	mu      sync.Mutex
+	nets    []string
+	removed []string
+}
+
+func (n *projectNets) List() ([]network.Network, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []network.Network
+	for _, name := range n.nets {
+		project, _, _ := strings.Cut(name, "_")
+		out = append(out, network.Network{Spec: network.Spec{Name: name, Labels: map[string]string{"com.docker.compose.project": project}}})
+	}
+	return out, nil
+}
+
+func (n *projectNets) Attachments(string) ([]string, error) { return nil, nil }
+
+func (n *projectNets) Remove(_ context.Context, name string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.removed = append(n.removed, name)
+	n.nets = slices.DeleteFunc(n.nets, func(s string) bool { return s == name })
+	return nil
+}
+
+func TestDownStopsTheHelperWithTheLastNetworks(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		nets  []string
+		stops int
+	}{
+		{"the project's networks are the last", []string{"p_default", "p_back"}, 1},
+		{"another project's network stays", []string{"p_default", "q_default"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng, _, rec := fakeEngine(t, info("p-web-1", "web", ctrd.TaskRunning, nil))
+			eng.Networks = &projectNets{detachRecorder: rec, nets: slices.Clone(tc.nets)}
+			var stops atomic.Int32
+			eng.StopHelper = func(context.Context) error { stops.Add(1); return nil }
+			if _, err := eng.Down(t.Context(), "p", DownRequest{}); err != nil {
+				t.Fatal(err)
+			}
+			if int(stops.Load()) != tc.stops {
+				t.Errorf("helper stopped %d times, want %d", stops.Load(), tc.stops)
+			}
+		})
 	}
 }
