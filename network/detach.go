@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"slices"
 
 	gocni "github.com/containerd/go-cni"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 // Detach tears down all of the container's networking: CNI DEL for every network it was
@@ -53,14 +57,19 @@ func (m *Manager) Detach(ctx context.Context, nsPath string, req AttachRequest) 
 
 // del runs CNI DEL for the record's networks in nsPath. With the namespace gone it runs
 // DEL without one, as the CNI spec allows for best-effort cleanup. Then it sweeps the
-// rules that such a DEL leaves (the bridge plugin needs the namespace to find the
-// addresses it masqueraded); the sweep costs two iptables-save runs, so it always runs.
+// rules that such a DEL leaves: the bridge plugin finds the addresses it masqueraded on
+// the container's interfaces, so without the namespace, or without an interface (a DEL
+// interrupted after deleting it), its masquerade rules stay. The sweep costs two
+// iptables-save runs, so it is skipped when DEL succeeded on every recorded interface
+// with its recorded addresses: then DEL itself left nothing.
 func (m *Manager) del(ctx context.Context, rec *record, nsPath string) error {
 	if m.cniErr != nil {
 		return m.cniErr
 	}
-	live := isNetNS(nsPath)
-	if !live {
+	complete := false
+	if isNetNS(nsPath) {
+		complete = hasInterfaces(nsPath, rec)
+	} else {
 		nsPath = ""
 	}
 	cni, err := m.loadCNI(rec.Networks)
@@ -79,16 +88,65 @@ func (m *Manager) del(ctx context.Context, rec *record, nsPath string) error {
 		delErr = fmt.Errorf("CNI DEL: %w", delErr)
 	}
 	errs := []error{delErr}
-	for _, n := range rec.Networks {
-		errs = append(errs, forFamilies(n.Net, func(v6 bool) error {
-			return sweepContainer(v6, n.Net.CNIName, rec.ContainerID)
-		}))
+	if delErr != nil || !complete {
+		for _, n := range rec.Networks {
+			errs = append(errs, forFamilies(n.Net, func(v6 bool) error {
+				return sweepContainer(v6, n.Net.CNIName, rec.ContainerID)
+			}))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	releasePorts(rec.Ports, m.attachmentFile(rec.ContainerID))
 	return nil
+}
+
+// hasInterfaces reports whether the namespace holds every interface the record's ADD
+// made, each with the addresses ADD gave it: what the bridge plugin's DEL needs to find
+// its masquerade rules. Any doubt (a record saved before ADD finished, a namespace that
+// cannot be entered) is a no.
+func hasInterfaces(nsPath string, rec *record) bool {
+	if len(rec.Interfaces) != len(rec.Networks) {
+		return false
+	}
+	ns, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		return false
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return false
+	}
+	defer h.Close()
+	for _, iface := range rec.Interfaces {
+		if !hasAddrs(h, iface) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasAddrs reports whether the interface exists in h's namespace with its addresses.
+func hasAddrs(h *netlink.Handle, iface Interface) bool {
+	link, err := h.LinkByName(iface.Name)
+	if err != nil {
+		return false
+	}
+	addrs, err := h.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return false
+	}
+	for _, want := range []netip.Addr{iface.IPv4, iface.IPv6} {
+		if want.IsValid() && !slices.ContainsFunc(addrs, func(a netlink.Addr) bool {
+			got, ok := netip.AddrFromSlice(a.IP)
+			return ok && got.Unmap() == want
+		}) {
+			return false
+		}
+	}
+	return true
 }
 
 // sweepRequested deletes iptables leftovers of the requested networks for a container

@@ -87,6 +87,12 @@ func hasJump(rules []rule, chain, target string) bool {
 	return false
 }
 
+// isDNSRuleOf reports whether r is one of bridge's DNS rules.
+func isDNSRuleOf(r rule, bridge string) bool {
+	in, _ := r.arg("-i")
+	return r.chain == dnsChain && in == bridge
+}
+
 // removeDNS deletes bridge's DNS rules (every copy), and berth's chain and its jump
 // once no bridge has any left. The caller holds the host's iptables lock.
 func removeDNS(v6 bool, bridge string) error {
@@ -99,7 +105,7 @@ func removeDNS(v6 bool, bridge string) error {
 		if r.chain != dnsChain {
 			continue
 		}
-		if in, _ := r.arg("-i"); in != bridge {
+		if !isDNSRuleOf(r, bridge) {
 			left++
 			continue
 		}

@@ -25,6 +25,7 @@ var sharedChains = map[string]bool{
 type rule struct {
 	chain string
 	args  []string // after "-A CHAIN", unquoted
+	line  string   // as iptables-save wrote it, quotes included
 }
 
 // arg returns the value of a flag such as "-i" and whether "!" negates it.
@@ -61,13 +62,25 @@ func listRules(v6 bool, table string) ([]rule, error) {
 		if !strings.HasPrefix(line, "-A ") {
 			continue
 		}
-		words, err := splitRule(line)
-		if err != nil || len(words) < 2 {
-			return nil, fmt.Errorf("parse %s rule %q: %v", table, line, err)
+		r, err := parseRule(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s table: %w", table, err)
 		}
-		rules = append(rules, rule{chain: words[1], args: words[2:]})
+		rules = append(rules, r)
 	}
 	return rules, nil
+}
+
+// parseRule reads one "-A CHAIN …" line of iptables-save.
+func parseRule(line string) (rule, error) {
+	words, err := splitRule(line)
+	if err == nil && len(words) < 2 {
+		err = errors.New("no chain")
+	}
+	if err != nil {
+		return rule{}, fmt.Errorf("parse rule %q: %w", line, err)
+	}
+	return rule{chain: words[1], args: words[2:], line: line}, nil
 }
 
 // splitRule splits an iptables-save line into words, undoing its double quotes and
@@ -141,10 +154,7 @@ func deleteChain(v6 bool, table, chain string) error {
 // per-container CNI-… chains those rules jumped to. The bridge plugin's masquerade rules
 // are such leftovers whenever DEL runs after the netns is gone.
 func sweepContainer(v6 bool, network, containerID string) error {
-	tag := fmt.Sprintf("name: %q id: %q", network, containerID)
-	if containerID == "" {
-		tag = fmt.Sprintf("name: %q id: ", network)
-	}
+	tag := containerTag(network, containerID)
 	for _, table := range []string{"nat", "filter"} {
 		deleted, err := deleteRules(v6, table, func(r rule) bool {
 			return strings.Contains(r.comment(), tag)
@@ -153,8 +163,7 @@ func sweepContainer(v6 bool, network, containerID string) error {
 			return fmt.Errorf("sweep %s rules of %s: %w", table, network, err)
 		}
 		for _, r := range deleted {
-			target, _ := r.arg("-j")
-			if strings.HasPrefix(target, "CNI-") && !sharedChains[target] {
+			if target, ok := containerChain(r); ok {
 				if err := deleteChain(v6, table, target); err != nil {
 					return fmt.Errorf("sweep %s chain %s of %s: %w", table, target, network, err)
 				}
@@ -164,27 +173,46 @@ func sweepContainer(v6 bool, network, containerID string) error {
 	return nil
 }
 
+// containerTag is what the plugins' comments say of a container on a network, or of
+// every container of the network when containerID is "".
+func containerTag(network, containerID string) string {
+	if containerID == "" {
+		return fmt.Sprintf("name: %q id: ", network)
+	}
+	return fmt.Sprintf("name: %q id: %q", network, containerID)
+}
+
+// containerChain returns the per-container CNI-… chain r jumps to, if it does.
+func containerChain(r rule) (string, bool) {
+	target, _ := r.arg("-j")
+	return target, strings.HasPrefix(target, "CNI-") && !sharedChains[target]
+}
+
 // sweepNetwork deletes the firewall plugin's rules that name the bridge (the isolation
 // rules, which CNI DEL never removes) or an address of the subnets (per-container
 // accepts whose DEL never ran), in every copy.
 func sweepNetwork(v6 bool, bridge string, subnets []Subnet) error {
-	_, err := deleteRules(v6, "filter", func(r rule) bool {
-		switch r.chain {
-		case "CNI-ISOLATION-STAGE-1", "CNI-ISOLATION-STAGE-2":
-			in, _ := r.arg("-i")
-			out, _ := r.arg("-o")
-			return in == bridge || out == bridge
-		case "CNI-FORWARD":
-			src, _ := r.arg("-s")
-			dst, _ := r.arg("-d")
-			return inSubnets(src, subnets) || inSubnets(dst, subnets)
-		}
-		return false
-	})
+	_, err := deleteRules(v6, "filter", func(r rule) bool { return isFirewallRuleOf(r, bridge, subnets) })
 	if err != nil {
 		return fmt.Errorf("sweep firewall rules of bridge %s: %w", bridge, err)
 	}
 	return nil
+}
+
+// isFirewallRuleOf reports whether r is one of the firewall plugin's filter rules for
+// the bridge or for an address of the subnets.
+func isFirewallRuleOf(r rule, bridge string, subnets []Subnet) bool {
+	switch r.chain {
+	case "CNI-ISOLATION-STAGE-1", "CNI-ISOLATION-STAGE-2":
+		in, _ := r.arg("-i")
+		out, _ := r.arg("-o")
+		return in == bridge || out == bridge
+	case "CNI-FORWARD":
+		src, _ := r.arg("-s")
+		dst, _ := r.arg("-d")
+		return inSubnets(src, subnets) || inSubnets(dst, subnets)
+	}
+	return false
 }
 
 // inSubnets reports whether s is a single address ("10.89.0.2/32") inside subnets.
@@ -249,8 +277,7 @@ func removeInternal(v6 bool, bridge string) error {
 		if r.chain != internalChain {
 			continue
 		}
-		// Both of a bridge's rules name it with -i (once negated).
-		if in, _ := r.arg("-i"); in != bridge {
+		if !isInternalRuleOf(r, bridge) {
 			left++
 			continue
 		}
@@ -271,6 +298,13 @@ func removeInternal(v6 bool, bridge string) error {
 		return fmt.Errorf("remove chain %s: %w", internalChain, err)
 	}
 	return nil
+}
+
+// isInternalRuleOf reports whether r is one of bridge's internal rules: both of them
+// name it with -i (once negated).
+func isInternalRuleOf(r rule, bridge string) bool {
+	in, _ := r.arg("-i")
+	return r.chain == internalChain && in == bridge
 }
 
 // isGone recognises iptables' answers for a rule or chain that does not exist.

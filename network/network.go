@@ -163,23 +163,16 @@ func (m *Manager) usedPrefixes(n Network) ([]usedPrefix, error) {
 }
 
 // tearDownHost removes what n put on the host: its internal rules, its bridge, and what
-// the plugins left behind for it. It is idempotent.
+// the plugins left behind for it. The rules and the bridge are independent, so the
+// bridge goes meanwhile: the kernel takes tens of milliseconds to unregister it. It is
+// idempotent.
 func (m *Manager) tearDownHost(n Network) error {
-	errs := []error{withIPTablesLock(func() error {
-		return forFamilies(n, func(v6 bool) error {
-			if n.Internal {
-				if err := removeInternal(v6, n.Bridge); err != nil {
-					return err
-				}
-			}
-			return removeDNS(v6, n.Bridge)
-		})
-	})}
-	errs = append(errs, deleteBridge(n.Bridge))
-	errs = append(errs, forFamilies(n, func(v6 bool) error {
-		return errors.Join(sweepNetwork(v6, n.Bridge, n.Subnets), sweepContainer(v6, n.CNIName, ""))
-	}))
-	return errors.Join(errs...)
+	bridgeErr := make(chan error, 1)
+	go func() { bridgeErr <- deleteBridge(n.Bridge) }()
+	err := withIPTablesLock(func() error {
+		return forFamilies(n, func(v6 bool) error { return removeNetworkRules(v6, n) })
+	})
+	return errors.Join(err, <-bridgeErr)
 }
 
 // sweepUnsaved removes what an Ensure that died before saving the state may have left:

@@ -11,7 +11,6 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/volumes"
@@ -361,31 +360,31 @@ func (e *Engine) restartsAlways(ctx context.Context, name string) bool {
 // generated files; anonymous volumes go too unless the container is being
 // recreated.
 func (e *Engine) removeContainer(ctx context.Context, c Container, timeout *time.Duration, keepAnon bool) error {
-	grace := defaultStopGrace
-	if d, err := time.ParseDuration(c.Labels[LabelStopTimeout]); err == nil {
-		grace = d
+	if err := e.stopForRemoval(ctx, c, timeout); err != nil {
+		return err
 	}
-	if timeout != nil {
-		grace = *timeout
-	}
+	return e.deleteStopped(ctx, c, keepAnon)
+}
+
+// stopForRemoval stops the container with its stop signal and grace period
+// (--timeout overriding it). Its networks stay until its process has
+// exited: a process may need them to shut down gracefully.
+func (e *Engine) stopForRemoval(ctx context.Context, c Container, timeout *time.Duration) error {
 	// marked first: if berth dies while the process handles its signal, the
 	// next up knows the container is on its way out and starts it again
 	if c.Running() {
-		labels := map[string]string{LabelStopping: "true"}
-		if _, ok := c.Labels[restartStatusLabel]; ok {
-			labels[restartStatusLabel] = "stopped"
-		}
-		if err := e.Runtime.SetLabels(ctx, c.ID, labels); err != nil && !ctrd.IsNotFound(err) {
+		if err := e.markStopping(ctx, c); err != nil {
 			return err
 		}
 	}
-	if err := e.Runtime.StopTask(ctx, c.ID, c.Labels[LabelStopSignal], grace); err != nil {
-		return err
-	}
-	if err := e.Runtime.DeleteContainer(ctx, c.ID); err != nil {
-		return err
-	}
-	if err := e.detach(ctx, c); err != nil {
+	return e.Runtime.StopContainer(ctx, c.ID, c.Labels[LabelStopSignal], stopGrace(c, timeout))
+}
+
+// deleteStopped deletes a stopped container, detaches it from its networks
+// and removes its generated files, and its anonymous volumes unless
+// keepAnon.
+func (e *Engine) deleteStopped(ctx context.Context, c Container, keepAnon bool) error {
+	if err := e.deleteAndDetach(ctx, c); err != nil {
 		return err
 	}
 	if !keepAnon {
@@ -397,6 +396,19 @@ func (e *Engine) removeContainer(ctx context.Context, c Container, timeout *time
 		return err
 	}
 	return nil
+}
+
+// deleteAndDetach deletes the stopped container (its task, record and
+// snapshot) and detaches it from its networks side by side: with its
+// process gone they no longer depend on each other, and the shim's
+// teardown and CNI DEL are each most of a container's removal. Either
+// order of a crash in between is cleaned up by the next down: a container
+// without attachments is deleted again, and attachments without a
+// container are detached before their network goes.
+func (e *Engine) deleteAndDetach(ctx context.Context, c Container) error {
+	detached := make(chan error, 1)
+	go func() { detached <- e.detach(ctx, c) }()
+	return errors.Join(e.Runtime.DeleteContainer(ctx, c.ID), <-detached)
 }
 
 // detach releases the container's network namespace and addresses. The

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -56,15 +57,19 @@ func (e *Engine) Down(ctx context.Context, projectName string, req DownRequest) 
 	if req.DryRun {
 		return plan, nil
 	}
-	r := &downRunner{e: e, observed: observed, timeout: req.Timeout}
-	if err := Execute(ctx, plan, r, e.parallel(), e.Progress); err != nil {
+	r := newDownRunner(e, observed, req.Timeout, plan)
+	// every op at once: the bound on the work is the runner's slots
+	err = Execute(ctx, plan, r, len(plan.Ops), e.Progress)
+	if err := errors.Join(err, r.helperStopped()); err != nil {
 		return plan, err
 	}
 	if err := e.sweep(ctx, projectName); err != nil {
 		return plan, err
 	}
-	if err := e.stopIdleHelper(ctx); err != nil {
-		return plan, err
+	if r.helperDone == nil {
+		if err := e.stopIdleHelper(ctx); err != nil {
+			return plan, err
+		}
 	}
 	return plan, e.removeImages(ctx, req.Project, req.RemoveImages)
 }
@@ -93,6 +98,27 @@ type downRunner struct {
 	e        *Engine
 	observed Observed
 	timeout  *time.Duration
+	// slots bounds the containers being deleted and detached at once, not
+	// the ones being stopped: every container gets its stop signal at once,
+	// as with Docker Compose, and none waits out another's grace period.
+	slots chan struct{}
+	// removing are the networks the plan removes.
+	removing map[string]bool
+	// helperOnce decides, when the first network goes, whether berth's
+	// helper can stop meanwhile; helperDone then reports its stop.
+	helperOnce sync.Once
+	helperDone chan error
+}
+
+func newDownRunner(e *Engine, observed Observed, timeout *time.Duration, plan *Plan) *downRunner {
+	r := &downRunner{e: e, observed: observed, timeout: timeout,
+		slots: make(chan struct{}, e.parallel()), removing: map[string]bool{}}
+	for _, op := range plan.Ops {
+		if op.Resource == ResNetwork {
+			r.removing[op.Name] = true
+		}
+	}
+	return r
 }
 
 func (r *downRunner) Run(ctx context.Context, op *Op) error {
@@ -100,7 +126,7 @@ func (r *downRunner) Run(ctx context.Context, op *Op) error {
 	case ResContainer:
 		for _, c := range r.observed.Containers {
 			if c.Name == op.Name {
-				return r.e.removeContainer(ctx, c, r.timeout, false)
+				return r.removeContainer(ctx, c)
 			}
 		}
 		return nil
@@ -108,11 +134,63 @@ func (r *downRunner) Run(ctx context.Context, op *Op) error {
 		if err := r.e.detachStale(ctx, op.Name); err != nil {
 			return err
 		}
+		r.helperOnce.Do(func() { r.stopHelperEarly(ctx) })
 		return r.e.Networks.Remove(ctx, op.Name)
 	case ResVolume:
 		return r.e.Volumes.Remove(op.Name)
 	}
 	return fmt.Errorf("unknown operation %s", op)
+}
+
+// removeContainer stops c, then deletes and detaches it in a free slot.
+func (r *downRunner) removeContainer(ctx context.Context, c Container) error {
+	if err := r.e.stopForRemoval(ctx, c, r.timeout); err != nil {
+		return err
+	}
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.slots }()
+	return r.e.deleteStopped(ctx, c, false)
+}
+
+// stopHelperEarly starts stopping berth's helper while the networks go
+// when they are the data root's last ones and no container is attached to
+// any of them: the helper has nothing left to serve, and its exit takes
+// about as long as a network's removal. Should a removal fail, the next up
+// starts the helper again for the network that is left.
+func (r *downRunner) stopHelperEarly(ctx context.Context) {
+	if r.e.StopHelper == nil || !r.lastNetworksIdle() {
+		return
+	}
+	r.helperDone = make(chan error, 1)
+	go func() { r.helperDone <- r.e.StopHelper(context.WithoutCancel(ctx)) }()
+}
+
+// lastNetworksIdle reports whether the networks being removed are all the
+// data root has and none has a container attached.
+func (r *downRunner) lastNetworksIdle() bool {
+	nets, err := r.e.Networks.List()
+	if err != nil {
+		return false
+	}
+	for _, n := range nets {
+		ids, err := r.e.Networks.Attachments(n.Name)
+		if !r.removing[n.Name] || err != nil || len(ids) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// helperStopped waits for the helper's stop, if it was started.
+func (r *downRunner) helperStopped() error {
+	if r.helperDone == nil {
+		return nil
+	}
+	return <-r.helperDone
 }
 
 // stopIdleHelper stops berth's helper once no network is left for it to

@@ -26,7 +26,7 @@ type Runtime interface {
 	PullAll(ctx context.Context, refs []string, sink progress.Sink) error
 	CreateContainer(ctx context.Context, spec ctrd.ContainerSpec) error
 	StartTask(ctx context.Context, id string, logs ctrd.LogDriver) (uint32, error)
-	StopTask(ctx context.Context, id, signal string, timeout time.Duration) error
+	StopContainer(ctx context.Context, id, signal string, timeout time.Duration) error
 	DeleteContainer(ctx context.Context, id string) error
 	Exec(ctx context.Context, id string, spec ctrd.ExecSpec) (int, error)
 	Wait(ctx context.Context, id string) (int, error)

@@ -168,11 +168,6 @@ func (f *lifecycleFake) StopContainer(_ context.Context, id, sig string, grace t
 	return nil
 }
 
-func (f *lifecycleFake) StopTask(_ context.Context, id, _ string, _ time.Duration) error {
-	f.record("stoptask " + id)
-	return nil
-}
-
 func (f *lifecycleFake) DeleteContainer(_ context.Context, id string) error {
 	f.record("delete " + id)
 	return nil

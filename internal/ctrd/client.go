@@ -59,6 +59,7 @@ type Client struct {
 	dockerConfig string
 	platform     platforms.MatchComparer
 	platformName string
+	blobs        *blobCache // image indexes, manifests and configs read so far
 }
 
 // ConnectError reports that containerd could not be reached.
@@ -114,6 +115,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 		dockerConfig: opts.DockerConfig,
 		platform:     platform,
 		platformName: platformName,
+		blobs:        newBlobCache(cc.ContentStore()),
 	}, nil
 }
 

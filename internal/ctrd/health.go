@@ -21,7 +21,7 @@ type HealthConfig struct {
 
 // healthcheck reads the HEALTHCHECK of a Docker image config blob.
 func (c *Client) healthcheck(ctx context.Context, config ocispec.Descriptor) (*HealthConfig, error) {
-	b, err := content.ReadBlob(ctx, c.client.ContentStore(), config)
+	b, err := content.ReadBlob(ctx, c.blobs, config)
 	if err != nil {
 		return nil, err
 	}

@@ -130,19 +130,20 @@ func (c *Client) RemoveImage(ctx context.Context, ref string) error {
 	return nil
 }
 
-// describe reads an image's config for the client's platform.
+// describe reads an image's config for the client's platform, through the
+// client's blob cache.
 func (c *Client) describe(ctx context.Context, meta images.Image, withSize bool) (ImageInfo, error) {
-	img := containerd.NewImageWithPlatform(c.client, meta, c.platform)
-	config, err := img.Config(ctx)
+	config, err := meta.Config(ctx, c.blobs, c.platform)
 	if err != nil {
 		return ImageInfo{}, fmt.Errorf("read config of image %s for %s: %w", meta.Name, c.platformName, err)
 	}
-	spec, err := img.Spec(ctx)
-	if err != nil {
+	var spec ocispec.Image
+	if err := readJSONBlob(ctx, c.blobs, config, &spec); err != nil {
 		return ImageInfo{}, fmt.Errorf("read config of image %s: %w", meta.Name, err)
 	}
 	var size int64
 	if withSize {
+		img := containerd.NewImageWithPlatform(c.client, meta, c.platform)
 		if size, err = c.imageSize(ctx, img, spec); err != nil {
 			return ImageInfo{}, fmt.Errorf("measure image %s: %w", meta.Name, err)
 		}

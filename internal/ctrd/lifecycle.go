@@ -15,8 +15,8 @@ import (
 )
 
 // StopContainer sends the stop signal, waits up to timeout for the process
-// to exit, then kills it. Unlike StopTask it keeps the exited task, so the
-// container shows as exited with its exit code until it is started again.
+// to exit, then kills it. It keeps the exited task, so the container shows
+// as exited with its exit code until it is started again or deleted.
 // No task, or one that already exited, is no error.
 func (c *Client) StopContainer(ctx context.Context, id, stopSignal string, timeout time.Duration) error {
 	ctx = c.Context(ctx)

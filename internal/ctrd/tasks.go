@@ -181,33 +181,6 @@ func inContainerCgroup(pid int, namespace, id string) bool {
 	return err == nil && strings.Contains(string(b), "/"+namespace+"/"+id)
 }
 
-// StopTask sends the stop signal, waits up to timeout for the process to
-// exit, then kills it, and deletes the task. No task is no error.
-func (c *Client) StopTask(ctx context.Context, id, stopSignal string, timeout time.Duration) error {
-	ctx = c.Context(ctx)
-	ctr, err := c.client.LoadContainer(ctx, id)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("stop container %s: %w", id, err)
-	}
-	task, err := ctr.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("stop container %s: %w", id, err)
-	}
-	if err := stopProcess(ctx, task, stopSignal, timeout); err != nil {
-		return fmt.Errorf("stop container %s: %w", id, err)
-	}
-	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("stop container %s: %w", id, err)
-	}
-	return nil
-}
-
 func stopProcess(ctx context.Context, task containerd.Task, stopSignal string, timeout time.Duration) error {
 	st, err := task.Status(ctx)
 	if err != nil {
