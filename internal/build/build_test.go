@@ -390,6 +390,18 @@ func fakeProcess(t *testing.T, argv0, config string) (*os.Process, <-chan struct
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	// between fork and exec the child's command line is still the test binary's
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+		if strings.HasPrefix(string(cmdline), argv0+"\x00") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fake %s never exec'd: %q", argv0, cmdline)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	return cmd.Process, exited
 }
 
