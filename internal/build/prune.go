@@ -17,10 +17,9 @@ type PruneResult struct {
 	History int
 }
 
-// Prune removes BuildKit's build cache (all of it with all, else what is not in use
-// by a running build and older than keep... BuildKit's default: unused records) and,
-// with all, the build history, whose records hold leases on what they produced. It
-// does not start a daemon: none running has nothing to prune.
+// Prune removes BuildKit's build cache: the records no build uses, or with all every
+// record and the build history too, whose records hold leases on what they produced.
+// It does not start a daemon: none running has nothing to prune.
 func (d Daemon) Prune(ctx context.Context, all bool) (PruneResult, error) {
 	var res PruneResult
 	c, err := d.connectRunning(ctx)
