@@ -115,3 +115,39 @@ func TestDownStopsTheHelperWithTheLastNetworks(t *testing.T) {
 		})
 	}
 }
+
+func TestStopAndRestartSignalEveryContainerAtOnce(t *testing.T) {
+	const n = 5
+	for _, tc := range []struct {
+		name string
+		run  func(context.Context, *Engine) error
+	}{
+		{"stop", func(ctx context.Context, e *Engine) error { _, err := e.Stop(ctx, "p", LifecycleRequest{}); return err }},
+		{"restart", func(ctx context.Context, e *Engine) error { _, err := e.Restart(ctx, "p", LifecycleRequest{}); return err }},
+		{"rm -s", func(ctx context.Context, e *Engine) error {
+			_, err := e.Remove(ctx, "p", LifecycleRequest{Stop: true}, func([]string) (bool, error) { return true, nil })
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var infos []ctrd.ContainerInfo
+			for i := 1; i <= n; i++ {
+				infos = append(infos, info(fmt.Sprintf("p-s%d-1", i), fmt.Sprintf("s%d", i), ctrd.TaskRunning, nil))
+			}
+			eng, rt, nets := fakeEngine(t, infos...)
+			eng.Runtime = &gatedStops{lifecycleFake: rt, n: n, all: make(chan struct{})}
+			eng.Networks = noNetworks{nets}
+			eng.Parallel = 2 // fewer than the containers: a grace period must not take a slot
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			if err := tc.run(ctx, eng); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// StartTask starts nothing: restart's start half is not what these tests look at.
+func (g *gatedStops) StartTask(context.Context, string, ctrd.LogDriver) (uint32, error) {
+	return 1, nil
+}
