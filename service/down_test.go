@@ -123,7 +123,10 @@ func TestStopAndRestartSignalEveryContainerAtOnce(t *testing.T) {
 		run  func(context.Context, *Engine) error
 	}{
 		{"stop", func(ctx context.Context, e *Engine) error { _, err := e.Stop(ctx, "p", LifecycleRequest{}); return err }},
-		{"restart", func(ctx context.Context, e *Engine) error { _, err := e.Restart(ctx, "p", LifecycleRequest{}); return err }},
+		{"restart", func(ctx context.Context, e *Engine) error {
+			_, err := e.Restart(ctx, "p", LifecycleRequest{})
+			return err
+		}},
 		{"rm -s", func(ctx context.Context, e *Engine) error {
 			_, err := e.Remove(ctx, "p", LifecycleRequest{Stop: true}, func([]string) (bool, error) { return true, nil })
 			return err
