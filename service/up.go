@@ -145,7 +145,7 @@ func (e *Engine) needsPull(ctx context.Context, s types.ServiceConfig, ref, poli
 		return false, fmt.Errorf("service %q: pull_policy build needs a build: section", s.Name)
 	}
 	if missing && s.Image == "" {
-		return false, fmt.Errorf("service %q has neither image: nor build:", s.Name)
+		return false, fmt.Errorf("service %q has no image and no build section", s.Name)
 	}
 	return missing, nil
 }
