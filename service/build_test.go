@@ -578,21 +578,26 @@ func TestEngineBuildErrors(t *testing.T) {
 func TestBuildForUp(t *testing.T) {
 	p := buildProject(buildService("web"), buildService("api"), imageService("db", "postgres:17"))
 	tests := []struct {
-		name string
-		req  UpRequest
-		want []string
+		name  string
+		req   UpRequest
+		want  []string // built
+		named []string // returned: built, or a dry run's would-build
 	}{
-		{"missing images", UpRequest{}, []string{"web"}},
-		{"--build", UpRequest{Build: BuildAlways}, []string{"api", "web"}},
-		{"dry run builds nothing", UpRequest{Build: BuildAlways, DryRun: true}, nil},
+		{"missing images", UpRequest{}, []string{"web"}, []string{"web"}},
+		{"--build", UpRequest{Build: BuildAlways}, []string{"api", "web"}, []string{"api", "web"}},
+		{"dry run builds nothing", UpRequest{Build: BuildAlways, DryRun: true}, nil, []string{"api", "web"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := &specRecorder{}
 			e, _ := buildEngine(newImageStore(t, "proj-api"), b)
 			tt.req.BuildOptions = build.Options{Pull: true}
-			if err := e.buildForUp(t.Context(), p, tt.req); err != nil {
+			named, err := e.buildForUp(t.Context(), p, tt.req)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(named, tt.named) {
+				t.Errorf("buildForUp named %v, want %v", named, tt.named)
 			}
 			if !reflect.DeepEqual(b.names(), tt.want) {
 				t.Errorf("built %v, want %v", b.names(), tt.want)

@@ -64,6 +64,9 @@ func (o *Op) String() string {
 type Plan struct {
 	Ops      []*Op
 	Warnings []string
+	// Builds are the services whose images up builds before the ops (a dry
+	// run only names them: a rebuilt image may then recreate its service).
+	Builds []string
 }
 
 // String is the plan's text form, one op per line; tests assert it and

@@ -162,7 +162,7 @@ func (e *Engine) oneoffRunner(ctx context.Context, p *types.Project, s types.Ser
 		return nil, err
 	}
 	single := &types.Project{Name: p.Name, WorkingDir: p.WorkingDir, Services: types.Services{s.Name: s}, Secrets: p.Secrets}
-	if err := e.buildForUp(ctx, single, UpRequest{}); err != nil {
+	if _, err := e.buildForUp(ctx, single, UpRequest{}); err != nil {
 		return nil, err
 	}
 	images, err := e.ensureImages(ctx, single, "", false)

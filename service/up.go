@@ -48,7 +48,8 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 		return nil, err
 	}
 	defer unlock()
-	if err := e.buildForUp(ctx, p, req); err != nil {
+	builds, err := e.buildForUp(ctx, p, req)
+	if err != nil {
 		return nil, err
 	}
 	images, err := e.ensureImages(ctx, p, req.Pull, req.DryRun)
@@ -71,6 +72,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 	if err != nil {
 		return nil, err
 	}
+	plan.Builds = builds
 	for _, w := range plan.Warnings {
 		e.warn(w)
 	}
@@ -87,13 +89,14 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 
 // buildForUp builds what up needs built before it reads image configs, so that a
 // rebuilt image's new digest recreates its service's containers.
-func (e *Engine) buildForUp(ctx context.Context, p *types.Project, req UpRequest) error {
+// It returns the services it built, or in a dry run would build.
+func (e *Engine) buildForUp(ctx context.Context, p *types.Project, req UpRequest) ([]string, error) {
 	names, err := e.toBuild(ctx, p, req.Build)
 	if err != nil || len(names) == 0 || req.DryRun {
-		return err
+		return names, err
 	}
 	_, err = e.buildServices(ctx, p, names, req.BuildOptions)
-	return err
+	return names, err
 }
 
 // ensureImages makes sure every selected service's image is present,

@@ -147,6 +147,9 @@ func TestE2EBuild(t *testing.T) {
 
 	// a copied file changes: web alone is rebuilt and recreated
 	e.writeFile("app/msg.txt", "v2\n")
+	if r := e.mustBerth("--dry-run", "up", "-d", "--build"); !strings.Contains(r.stdout, "would first build the images of: web") {
+		t.Errorf("dry run of up --build does not name the build:\n%s", r.stdout)
+	}
 	e.mustBerth("up", "-d", "--build")
 	if changed, _ := e.imageOf("bld-web"); changed.ID == img.ID {
 		t.Errorf("changing a copied file did not change the image")

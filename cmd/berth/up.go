@@ -158,6 +158,9 @@ func parseScale(values []string) (map[string]int, error) {
 
 func printPlan(c *cli.Context, plan *service.Plan) {
 	w := c.App.Writer
+	if len(plan.Builds) > 0 {
+		fmt.Fprintf(w, "dry run: berth would first build the images of: %s (a changed image recreates its service)\n", strings.Join(plan.Builds, ", "))
+	}
 	if len(plan.Ops) == 0 {
 		fmt.Fprintln(w, "dry run: nothing to do, the project is up to date")
 		return
