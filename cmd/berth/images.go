@@ -243,28 +243,10 @@ func printImages(w io.Writer, rows []imageRow, format string, quiet bool) error 
 	return tw.Flush()
 }
 
-// since renders a past time as Docker does, "5 minutes ago".
+// since renders a past time as Docker does, "5 minutes ago", "3 years ago".
 func since(t time.Time) string {
 	if t.IsZero() {
 		return "N/A"
 	}
-	d := time.Since(t)
-	switch {
-	case d < time.Minute:
-		return "Less than a minute ago"
-	case d < time.Hour:
-		return plural(int(d.Minutes()), "minute") + " ago"
-	case d < 48*time.Hour:
-		return plural(int(d.Hours()), "hour") + " ago"
-	case d < 60*24*time.Hour:
-		return plural(int(d.Hours()/24), "day") + " ago"
-	}
-	return plural(int(d.Hours()/24/30), "month") + " ago"
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	return ago(t)
 }

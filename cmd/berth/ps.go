@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-dev/berth/network"
@@ -175,31 +176,8 @@ func statusText(ctr service.Container, health string) string {
 	return "Created"
 }
 
-// duration renders like Docker's units.HumanDuration.
-func duration(d time.Duration) string {
-	switch s := int(d.Seconds()); {
-	case s < 1:
-		return "Less than a second"
-	case s == 1:
-		return "1 second"
-	case s < 60:
-		return fmt.Sprintf("%d seconds", s)
-	}
-	switch m := int(d.Minutes()); {
-	case m == 1:
-		return "About a minute"
-	case m < 60:
-		return fmt.Sprintf("%d minutes", m)
-	}
-	switch h := int(d.Round(time.Hour).Hours()); {
-	case h == 1:
-		return "About an hour"
-	case h < 48:
-		return fmt.Sprintf("%d hours", h)
-	default:
-		return fmt.Sprintf("%d days", h/24)
-	}
-}
+// duration renders as Docker does (units.HumanDuration).
+func duration(d time.Duration) string { return units.HumanDuration(d) }
 
 func ago(t time.Time) string { return duration(time.Since(t)) + " ago" }
 
