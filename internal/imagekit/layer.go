@@ -25,9 +25,12 @@ import (
 type File struct {
 	// Content is the file's bytes, or the link target when Mode has fs.ModeSymlink.
 	Content []byte
-	// Mode holds the permission bits plus optionally fs.ModeDir, fs.ModeSymlink and
-	// fs.ModeSticky; zero permissions mean 0644 for files and 0755 for directories.
+	// Mode holds the permission bits plus optionally fs.ModeDir, fs.ModeSymlink,
+	// fs.ModeSetuid, fs.ModeSetgid and fs.ModeSticky; zero permissions mean 0644 for
+	// files and 0755 for directories.
 	Mode fs.FileMode
+	// UID and GID own the entry (root when zero).
+	UID, GID int
 }
 
 // passwd and group give `exec` and programs that look up users a root and a nobody.
@@ -146,7 +149,7 @@ func writeEntry(tw *tar.Writer, name string, f File) error {
 	if name == "" || path.IsAbs(name) || path.Clean(name) != name || name == ".." || strings.HasPrefix(name, "../") {
 		return fmt.Errorf("want a clean path relative to the image root")
 	}
-	hdr := &tar.Header{Name: name, Mode: tarMode(f.Mode), ModTime: epoch, Format: tar.FormatPAX}
+	hdr := &tar.Header{Name: name, Mode: tarMode(f.Mode), Uid: f.UID, Gid: f.GID, ModTime: epoch, Format: tar.FormatPAX}
 	switch {
 	case f.Mode&fs.ModeDir != 0:
 		hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
@@ -176,6 +179,12 @@ func tarMode(m fs.FileMode) int64 {
 		default:
 			perm = 0o644
 		}
+	}
+	if m&fs.ModeSetuid != 0 {
+		perm |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		perm |= 0o2000
 	}
 	if m&fs.ModeSticky != 0 {
 		perm |= 0o1000

@@ -425,7 +425,7 @@ func TestWriteOCIArchive(t *testing.T) {
 		t.Fatalf("%d manifests in index, want 1", len(m.Manifests))
 	}
 	desc := m.Manifests[0]
-	if desc.Annotations[ocispec.AnnotationRefName] != "1" || desc.Annotations[annotationImageName] != "docker.io/berth-e2e/echo:1" {
+	if desc.Annotations[ocispec.AnnotationRefName] != "1" || desc.Annotations["io.containerd.image.name"] != "docker.io/berth-e2e/echo:1" {
 		t.Errorf("annotations = %v", desc.Annotations)
 	}
 	got, err := idx.Image(desc.Digest)
