@@ -228,6 +228,12 @@ func TestE2EBuildWithoutBuildkitd(t *testing.T) {
 	if strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 		t.Errorf("want one line, got:\n%s", r.stderr)
 	}
+	// a buildkitd named by BUILDKIT_HOST is used as it is, never started by berth
+	t.Setenv("BUILDKIT_HOST", "unix://"+filepath.Join(e.dataRoot, "nobody.sock"))
+	r = e.berth("build")
+	if r.code != 1 || !strings.Contains(r.stderr, "nobody.sock does not answer") || !strings.Contains(r.stderr, "unset BUILDKIT_HOST") {
+		t.Errorf("build with an unreachable BUILDKIT_HOST: exit %d\n%s", r.code, r.stderr)
+	}
 	testenv.AssertNoLeak(t, e.buildScope(), before)
 }
 
