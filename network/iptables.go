@@ -312,7 +312,10 @@ func isGone(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "does a matching rule exist") ||
 		strings.Contains(msg, "No chain/target/match by that name") ||
-		strings.Contains(msg, "does not exist")
+		strings.Contains(msg, "does not exist") ||
+		// iptables-nft, when the rule went between our listing and the delete:
+		// "RULE_DELETE failed (No such file or directory): rule in chain …"
+		strings.Contains(msg, "failed (No such file or directory)")
 }
 
 func isExists(err error) bool { return strings.Contains(err.Error(), "already exists") }
