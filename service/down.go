@@ -101,7 +101,7 @@ type downRunner struct {
 	// slots bounds the containers being deleted and detached at once, not
 	// the ones being stopped: every container gets its stop signal at once,
 	// as with Docker Compose, and none waits out another's grace period.
-	slots chan struct{}
+	slots slots
 	// removing are the networks the plan removes.
 	removing map[string]bool
 	// helperOnce decides, when the first network goes, whether berth's
@@ -112,7 +112,7 @@ type downRunner struct {
 
 func newDownRunner(e *Engine, observed Observed, timeout *time.Duration, plan *Plan) *downRunner {
 	r := &downRunner{e: e, observed: observed, timeout: timeout,
-		slots: make(chan struct{}, e.parallel()), removing: map[string]bool{}}
+		slots: newSlots(e.parallel()), removing: map[string]bool{}}
 	for _, op := range plan.Ops {
 		if op.Resource == ResNetwork {
 			r.removing[op.Name] = true
@@ -147,13 +147,7 @@ func (r *downRunner) removeContainer(ctx context.Context, c Container) error {
 	if err := r.e.stopForRemoval(ctx, c, r.timeout); err != nil {
 		return err
 	}
-	select {
-	case r.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-r.slots }()
-	return r.e.deleteStopped(ctx, c, false)
+	return r.slots.do(ctx, func() error { return r.e.deleteStopped(ctx, c, false) })
 }
 
 // stopHelperEarly starts stopping berth's helper while the networks go

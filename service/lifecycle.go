@@ -444,7 +444,7 @@ func (e *Engine) runLifecycle(ctx context.Context, projectName string, req Lifec
 		return plan, err
 	}
 	r := &lifecycleRunner{e: e, rt: rt, projectName: projectName, req: req, byName: map[string]Container{},
-		slots: make(chan struct{}, e.parallel())}
+		slots: newSlots(e.parallel())}
 	for _, c := range cs {
 		r.byName[c.Name] = c
 	}
@@ -459,21 +459,7 @@ type lifecycleRunner struct {
 	projectName string
 	req         LifecycleRequest
 	byName      map[string]Container
-	// slots bound the containers being started, deleted or signalled at once;
-	// waiting out a stop's grace period takes none, so that every container
-	// gets its stop signal at once, as with down, and none waits for another's.
-	slots chan struct{}
-}
-
-// inSlot runs fn once a slot is free.
-func (r *lifecycleRunner) inSlot(ctx context.Context, fn func() error) error {
-	select {
-	case r.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-r.slots }()
-	return fn()
+	slots       slots
 }
 
 func (r *lifecycleRunner) Run(ctx context.Context, op *Op) error {
@@ -495,23 +481,23 @@ func (r *lifecycleRunner) run(ctx context.Context, kind OpKind, c Container) err
 	case OpStop:
 		return r.e.stopContainer(ctx, r.rt, c, r.req.Timeout)
 	case OpStart:
-		return r.inSlot(ctx, func() error { return r.e.startContainer(ctx, c.ID) })
+		return r.slots.do(ctx, func() error { return r.e.startContainer(ctx, c.ID) })
 	case OpRestart:
 		if err := r.e.stopContainer(ctx, r.rt, c, r.req.Timeout); err != nil {
 			return err
 		}
-		return r.inSlot(ctx, func() error { return r.e.startContainer(ctx, c.ID) })
+		return r.slots.do(ctx, func() error { return r.e.startContainer(ctx, c.ID) })
 	case OpKill:
-		return r.inSlot(ctx, func() error { return r.kill(ctx, c) })
+		return r.slots.do(ctx, func() error { return r.kill(ctx, c) })
 	case OpPause:
-		return r.inSlot(ctx, func() error { return r.rt.Pause(ctx, c.ID) })
+		return r.slots.do(ctx, func() error { return r.rt.Pause(ctx, c.ID) })
 	case OpUnpause:
-		return r.inSlot(ctx, func() error { return r.rt.Resume(ctx, c.ID) })
+		return r.slots.do(ctx, func() error { return r.rt.Resume(ctx, c.ID) })
 	case OpRemove:
 		if err := r.e.stopForRemoval(ctx, c, r.req.Timeout); err != nil {
 			return err
 		}
-		return r.inSlot(ctx, func() error { return r.e.deleteStopped(ctx, c, !r.req.Volumes) })
+		return r.slots.do(ctx, func() error { return r.e.deleteStopped(ctx, c, !r.req.Volumes) })
 	}
 	return fmt.Errorf("unknown operation %s", kind)
 }

@@ -25,25 +25,36 @@ type upRunner struct {
 	observed Observed
 	timeout  *time.Duration
 	oneoff   bool // containers are one-off `run` containers
+	slots    slots
 }
 
 func (r *upRunner) Run(ctx context.Context, op *Op) error {
 	switch {
 	case op.Resource == ResNetwork:
-		return r.createNetwork(ctx, op.Name)
+		return r.slots.do(ctx, func() error { return r.createNetwork(ctx, op.Name) })
 	case op.Resource == ResVolume:
-		return r.createVolume(op.Name)
+		return r.slots.do(ctx, func() error { return r.createVolume(op.Name) })
 	case op.Kind == OpCreate:
-		return r.createContainer(ctx, op.Service, op.Number, op.Name)
+		return r.slots.do(ctx, func() error { return r.createContainer(ctx, op.Service, op.Number, op.Name) })
 	case op.Kind == OpRecreate:
-		if err := r.e.removeContainer(ctx, r.observedContainer(op.Name), r.timeout, true); err != nil {
+		old := r.observedContainer(op.Name)
+		if err := r.e.stopForRemoval(ctx, old, r.timeout); err != nil {
 			return err
 		}
-		return r.createContainer(ctx, op.Service, op.Number, op.Name)
+		return r.slots.do(ctx, func() error {
+			if err := r.e.deleteStopped(ctx, old, true); err != nil {
+				return err
+			}
+			return r.createContainer(ctx, op.Service, op.Number, op.Name)
+		})
 	case op.Kind == OpStart:
-		return r.e.startContainer(ctx, op.Name)
+		return r.slots.do(ctx, func() error { return r.e.startContainer(ctx, op.Name) })
 	case op.Kind == OpRemove:
-		return r.e.removeContainer(ctx, r.observedContainer(op.Name), r.timeout, false)
+		old := r.observedContainer(op.Name)
+		if err := r.e.stopForRemoval(ctx, old, r.timeout); err != nil {
+			return err
+		}
+		return r.slots.do(ctx, func() error { return r.e.deleteStopped(ctx, old, false) })
 	case op.Kind == OpWaitHealthy, op.Kind == OpWaitCompleted, op.Kind == OpWaitRunning:
 		return r.e.waitService(ctx, r.p.Name, op.Service, op.Kind)
 	}

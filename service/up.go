@@ -83,8 +83,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 	if err := e.ensureHelper(ctx, existingNetworks(desired, observed)...); err != nil {
 		return nil, err
 	}
-	r := &upRunner{e: e, p: p, g: g, images: images, observed: observed, timeout: req.Timeout}
-	return plan, Execute(ctx, plan, r, e.parallel(), e.Progress)
+	r := &upRunner{e: e, p: p, g: g, images: images, observed: observed, timeout: req.Timeout,
+		slots: newSlots(e.parallel())}
+	return plan, Execute(ctx, plan, r, len(plan.Ops), e.Progress)
 }
 
 // buildForUp builds what up needs built before it reads image configs, so that a
