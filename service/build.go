@@ -95,14 +95,14 @@ func (e *Engine) buildServices(ctx context.Context, p *types.Project, names []st
 // toBuild picks the services whose images up builds: with build: and --build, or
 // pull_policy build or always, or the image missing. A missing image of a service
 // without build: is the pull step's business.
-func (e *Engine) toBuild(ctx context.Context, p *types.Project, policy BuildPolicy) ([]string, error) {
+func (e *Engine) toBuild(ctx context.Context, lookup *imageCache, p *types.Project, policy BuildPolicy) ([]string, error) {
 	var out []string
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
 		if s.Build == nil {
 			continue
 		}
-		_, err := e.Runtime.ImageConfig(ctx, project.ImageName(p.Name, s))
+		_, err := lookup.get(ctx, project.ImageName(p.Name, s))
 		missing := errors.Is(err, ctrd.ErrImageNotFound)
 		if err != nil && !missing {
 			return nil, fmt.Errorf("service %q: %w", name, err)

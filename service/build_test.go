@@ -420,7 +420,7 @@ func TestToBuild(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rt := newImageStore(t, tt.present...)
 			e, _ := buildEngine(rt, nil)
-			got, err := e.toBuild(t.Context(), p, tt.policy)
+			got, err := e.toBuild(t.Context(), e.newImageCache(), p, tt.policy)
 			if tt.wantErr != nil {
 				for _, w := range tt.wantErr {
 					if err == nil || !strings.Contains(err.Error(), w) {
@@ -449,7 +449,7 @@ func TestToBuildLookupError(t *testing.T) {
 	rt := newImageStore(t)
 	rt.fail = errors.New("containerd: connection refused")
 	e, _ := buildEngine(rt, nil)
-	_, err := e.toBuild(t.Context(), buildProject(buildService("web")), BuildMissing)
+	_, err := e.toBuild(t.Context(), e.newImageCache(), buildProject(buildService("web")), BuildMissing)
 	if err == nil || !strings.Contains(err.Error(), `service "web"`) || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("err %v, want the lookup's error naming the service", err)
 	}
@@ -592,7 +592,7 @@ func TestBuildForUp(t *testing.T) {
 			b := &specRecorder{}
 			e, _ := buildEngine(newImageStore(t, "proj-api"), b)
 			tt.req.BuildOptions = build.Options{Pull: true}
-			named, err := e.buildForUp(t.Context(), p, tt.req)
+			named, err := e.buildForUp(t.Context(), e.newImageCache(), p, tt.req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -618,7 +618,7 @@ func TestNeedsPullNeverPullsBuiltServices(t *testing.T) {
 				rt := newImageStore(t) // nothing present
 				e, _ := buildEngine(rt, nil)
 				s := buildService("web", withImage(image), withPullPolicy(policy))
-				need, err := e.needsPull(t.Context(), s, "example/web", policy)
+				need, err := e.needsPull(t.Context(), e.newImageCache(), s, "example/web", policy)
 				if need || err != nil {
 					t.Errorf("service with build: needs pull %v, err %v; want false, nil", need, err)
 				}
@@ -648,7 +648,7 @@ func TestNeedsPullWithoutBuild(t *testing.T) {
 				present = []string{"example/web"}
 			}
 			e, _ := buildEngine(newImageStore(t, present...), nil)
-			need, err := e.needsPull(t.Context(), imageService("web", "example/web"), "example/web", tt.policy)
+			need, err := e.needsPull(t.Context(), e.newImageCache(), imageService("web", "example/web"), "example/web", tt.policy)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("err %v, want one containing %q", err, tt.wantErr)

@@ -162,10 +162,11 @@ func (e *Engine) oneoffRunner(ctx context.Context, p *types.Project, s types.Ser
 		return nil, err
 	}
 	single := &types.Project{Name: p.Name, WorkingDir: p.WorkingDir, Services: types.Services{s.Name: s}, Secrets: p.Secrets}
-	if _, err := e.buildForUp(ctx, single, UpRequest{}); err != nil {
+	lookup := e.newImageCache()
+	if _, err := e.buildForUp(ctx, lookup, single, UpRequest{}); err != nil {
 		return nil, err
 	}
-	images, err := e.ensureImages(ctx, single, "", false)
+	images, err := e.ensureImages(ctx, lookup, single, "", false)
 	if err != nil {
 		return nil, err
 	}

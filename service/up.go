@@ -48,11 +48,12 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 		return nil, err
 	}
 	defer unlock()
-	builds, err := e.buildForUp(ctx, p, req)
+	lookup := e.newImageCache()
+	builds, err := e.buildForUp(ctx, lookup, p, req)
 	if err != nil {
 		return nil, err
 	}
-	images, err := e.ensureImages(ctx, p, req.Pull, req.DryRun)
+	images, err := e.ensureImages(ctx, lookup, p, req.Pull, req.DryRun)
 	if err != nil {
 		return nil, err
 	}
@@ -91,18 +92,19 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 // buildForUp builds what up needs built before it reads image configs, so that a
 // rebuilt image's new digest recreates its service's containers.
 // It returns the services it built, or in a dry run would build.
-func (e *Engine) buildForUp(ctx context.Context, p *types.Project, req UpRequest) ([]string, error) {
-	names, err := e.toBuild(ctx, p, req.Build)
+func (e *Engine) buildForUp(ctx context.Context, lookup *imageCache, p *types.Project, req UpRequest) ([]string, error) {
+	names, err := e.toBuild(ctx, lookup, p, req.Build)
 	if err != nil || len(names) == 0 || req.DryRun {
 		return names, err
 	}
 	_, err = e.buildServices(ctx, p, names, req.BuildOptions)
+	lookup.reset()
 	return names, err
 }
 
 // ensureImages makes sure every selected service's image is present,
 // pulling per pull_policy (or --pull), and returns their configs.
-func (e *Engine) ensureImages(ctx context.Context, p *types.Project, pull string, dryRun bool) (map[string]ctrd.ImageInfo, error) {
+func (e *Engine) ensureImages(ctx context.Context, lookup *imageCache, p *types.Project, pull string, dryRun bool) (map[string]ctrd.ImageInfo, error) {
 	var toPull []string
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
@@ -111,7 +113,7 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, pull string
 			policy = pull
 		}
 		ref := project.ImageName(p.Name, s)
-		need, err := e.needsPull(ctx, s, ref, policy)
+		need, err := e.needsPull(ctx, lookup, s, ref, policy)
 		if err != nil {
 			return nil, err
 		}
@@ -123,16 +125,17 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, pull string
 		if err := e.Runtime.PullAll(ctx, toPull, e.Progress); err != nil {
 			return nil, err
 		}
+		lookup.reset()
 	}
-	return e.imageConfigs(ctx, p)
+	return e.imageConfigs(ctx, lookup, p)
 }
 
 // needsPull applies one service's pull policy.
-func (e *Engine) needsPull(ctx context.Context, s types.ServiceConfig, ref, policy string) (bool, error) {
+func (e *Engine) needsPull(ctx context.Context, lookup *imageCache, s types.ServiceConfig, ref, policy string) (bool, error) {
 	if s.Build != nil {
 		return false, nil // built, never pulled, by up
 	}
-	_, err := e.Runtime.ImageConfig(ctx, ref)
+	_, err := lookup.get(ctx, ref)
 	missing := errors.Is(err, ctrd.ErrImageNotFound)
 	if err != nil && !missing {
 		return false, err
@@ -155,7 +158,7 @@ func (e *Engine) needsPull(ctx context.Context, s types.ServiceConfig, ref, poli
 }
 
 // imageConfigs reads every selected service's image config in parallel.
-func (e *Engine) imageConfigs(ctx context.Context, p *types.Project) (map[string]ctrd.ImageInfo, error) {
+func (e *Engine) imageConfigs(ctx context.Context, lookup *imageCache, p *types.Project) (map[string]ctrd.ImageInfo, error) {
 	var mu sync.Mutex
 	out := map[string]ctrd.ImageInfo{}
 	eg, ctx := errgroup.WithContext(ctx)
@@ -163,7 +166,7 @@ func (e *Engine) imageConfigs(ctx context.Context, p *types.Project) (map[string
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
 		eg.Go(func() error {
-			info, err := e.Runtime.ImageConfig(ctx, project.ImageName(p.Name, s))
+			info, err := lookup.get(ctx, project.ImageName(p.Name, s))
 			if errors.Is(err, ctrd.ErrImageNotFound) {
 				return nil // dry run of an image still to pull
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/docker/go-units"
@@ -47,6 +48,7 @@ func runBuild(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	bopts.Pull = c.Bool("pull") // up's --pull is a pull policy, not this
 	eng := &service.Engine{
 		Builder: newBuilder(c),
 		Warn:    func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
@@ -60,7 +62,6 @@ func buildOptions(c *cli.Context) (build.Options, error) {
 	o := build.Options{
 		Progress: c.String(flagProgress),
 		NoCache:  c.Bool("no-cache"),
-		Pull:     c.Bool("pull") && c.Command.Name == "build",
 	}
 	if c.Bool("quiet") {
 		o.Progress = "quiet"
@@ -94,7 +95,7 @@ func buildOptions(c *cli.Context) (build.Options, error) {
 func buildkitDaemon(c *cli.Context) build.Daemon {
 	return build.Daemon{
 		Address:    c.String(flagBuildkit),
-		Root:       stateRoot(c) + "/buildkit",
+		Root:       filepath.Join(stateRoot(c), "buildkit"),
 		Containerd: c.String(flagAddress),
 		Namespace:  c.String(flagNamespace),
 		Binary:     os.Getenv("BERTH_BUILDKITD"),

@@ -44,7 +44,7 @@ COPY . /app/
 CMD ["sh", "-c", "cat /greeting /app/msg.txt; trap 'exit 0' TERM; while true; do sleep 0.2; done"]
 `
 
-// imageOf returns the config digest (the image ID) of ref, "" when it is absent.
+// imageOf returns ref's image, and whether it is present.
 func (e *e2e) imageOf(ref string) (ctrd.ImageInfo, bool) {
 	e.t.Helper()
 	c := e.client()
@@ -59,7 +59,7 @@ func (e *e2e) imageOf(ref string) (ctrd.ImageInfo, bool) {
 	return info, true
 }
 
-// containerOf returns the ID and created label of the service's one container.
+// createdOf identifies the service's one container: its ID and creation time.
 func (e *e2e) createdOf(service string) string {
 	e.t.Helper()
 	c := e.client()

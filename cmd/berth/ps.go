@@ -159,7 +159,7 @@ func newPsRow(eng *service.Engine, projectName string, ctr service.Container) ps
 func statusText(ctr service.Container, health string) string {
 	switch ctr.State {
 	case service.StateRunning, service.StatePaused:
-		s := "Up " + duration(time.Since(ctr.StartedAt))
+		s := "Up " + units.HumanDuration(time.Since(ctr.StartedAt))
 		if ctr.State == service.StatePaused {
 			s += " (Paused)"
 		}
@@ -171,15 +171,12 @@ func statusText(ctr service.Container, health string) string {
 		if ctr.ExitedAt.IsZero() {
 			return fmt.Sprintf("Exited (%d)", ctr.ExitCode)
 		}
-		return fmt.Sprintf("Exited (%d) %s ago", ctr.ExitCode, duration(time.Since(ctr.ExitedAt)))
+		return fmt.Sprintf("Exited (%d) %s ago", ctr.ExitCode, units.HumanDuration(time.Since(ctr.ExitedAt)))
 	}
 	return "Created"
 }
 
-// duration renders as Docker does (units.HumanDuration).
-func duration(d time.Duration) string { return units.HumanDuration(d) }
-
-func ago(t time.Time) string { return duration(time.Since(t)) + " ago" }
+func ago(t time.Time) string { return units.HumanDuration(time.Since(t)) + " ago" }
 
 func joinLabels(labels map[string]string) string {
 	keys := make([]string, 0, len(labels))

@@ -102,7 +102,7 @@ func Base(b *imagekit.Builder) (v1.Image, error) {
 		return nil, err
 	}
 	cfg := v1.Config{
-		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Env: []string{imagekit.DefaultPath},
 		Cmd: []string{"sh"},
 		Labels: map[string]string{
 			"org.opencontainers.image.title":       "base",

@@ -29,8 +29,8 @@ import (
 // DefaultBusybox is where Debian's busybox-static installs its binary.
 const DefaultBusybox = "/bin/busybox"
 
-// defaultPath is the PATH of Docker's official images; the base has everything in /bin.
-const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+// DefaultPath is the PATH of Docker's official images; the base has everything in /bin.
+const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // epoch is the fixed time of every layer entry, history entry and config: a timestamp
 // taken from the clock would give every build a new image ID.
@@ -105,7 +105,7 @@ func (b *Builder) busybox() string {
 
 // config checks s and turns it into the image's runtime config.
 func (s Spec) config() (v1.Config, error) {
-	cfg := v1.Config{Env: []string{defaultPath}, Entrypoint: []string{"/app"}}
+	cfg := v1.Config{Env: []string{DefaultPath}, Entrypoint: []string{"/app"}}
 	if _, _, err := NormalizeRef(s.Ref); err != nil {
 		return cfg, err
 	}

@@ -14,9 +14,6 @@ import (
 // busyboxPath is where Debian's busybox-static installs its binary.
 const busyboxPath = "/bin/busybox"
 
-// defaultPath is the PATH of Docker's official images; the base has everything in /bin.
-const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 // baseDirs are the base layer's directories; upper layers must not re-create them.
 var baseDirs = map[string]bool{"bin": true, "etc": true, "root": true, "tmp": true}
 
@@ -42,7 +39,7 @@ type goBuild struct {
 // config sets PATH and Cmd ["sh"]; opts change that and may add layers.
 func BusyboxImage(t testing.TB, opts ...ImageOption) v1.Image {
 	t.Helper()
-	spec := ImageSpec{Config: v1.Config{Env: []string{defaultPath}, Cmd: []string{"sh"}}}
+	spec := ImageSpec{Config: v1.Config{Env: []string{imagekit.DefaultPath}, Cmd: []string{"sh"}}}
 	return buildImage(t, spec, opts, []v1.Layer{busyboxLayer(t)}, []string{"busybox from " + busyboxPath})
 }
 
@@ -54,7 +51,7 @@ func GoProgramImage(t testing.TB, pkgDir string, opts ...ImageOption) v1.Image {
 	t.Helper()
 	base := busyboxLayer(t)
 	app := goProgramLayer(t, pkgDir)
-	spec := ImageSpec{Config: v1.Config{Env: []string{defaultPath}, Entrypoint: []string{"/app"}}}
+	spec := ImageSpec{Config: v1.Config{Env: []string{imagekit.DefaultPath}, Entrypoint: []string{"/app"}}}
 	history := []string{"busybox from " + busyboxPath, "go build " + filepath.Base(pkgDir)}
 	return buildImage(t, spec, opts, []v1.Layer{base, app}, history)
 }
