@@ -2,7 +2,6 @@ package network
 
 import (
 	"fmt"
-	"maps"
 	"regexp"
 	"time"
 
@@ -43,35 +42,13 @@ func cniName(dataRoot, name string) string { return "berth-" + hashID(dataRoot, 
 // conflict names the first field in which s asks for something n does not have. Fields
 // s leaves empty (subnets, bridge name) accept whatever n has.
 func (n Network) conflict(s Spec) error {
-	switch {
-	case s.Internal != n.Internal:
-		return fmt.Errorf("internal: %v, existing network has %v: %w", s.Internal, n.Internal, ErrConflict)
-	case s.EnableIPv6 != n.EnableIPv6:
-		return fmt.Errorf("enable_ipv6: %v, existing network has %v: %w", s.EnableIPv6, n.EnableIPv6, ErrConflict)
-	case s.MTU != n.MTU:
-		return fmt.Errorf("mtu: %d, existing network has %d: %w", s.MTU, n.MTU, ErrConflict)
-	case s.BridgeName != "" && s.BridgeName != n.Bridge:
+	if s.BridgeName != "" && s.BridgeName != n.Bridge {
 		return fmt.Errorf("bridge name: %q, existing network has %q: %w", s.BridgeName, n.Bridge, ErrConflict)
-	case !maps.Equal(s.Labels, n.Labels):
-		return fmt.Errorf("labels: %v, existing network has %v: %w", s.Labels, n.Labels, ErrConflict)
 	}
-	for i, want := range s.Subnets {
-		if !n.hasSubnet(want) {
-			return fmt.Errorf("subnets[%d]: %s, existing network has %v: %w", i, want.Subnet, n.Subnets, ErrConflict)
-		}
+	if d := netspec.Diff(n.Spec, s); d != "" {
+		return fmt.Errorf("%s: %w", d, ErrConflict)
 	}
 	return nil
-}
-
-func (n Network) hasSubnet(want Subnet) bool {
-	for _, have := range n.Subnets {
-		if have.Subnet == want.Subnet &&
-			(!want.Gateway.IsValid() || want.Gateway == have.Gateway) &&
-			want.IPRange == have.IPRange {
-			return true
-		}
-	}
-	return false
 }
 
 // subnet returns n's subnet of one address family.

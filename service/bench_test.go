@@ -3,6 +3,8 @@ package service
 import (
 	"fmt"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/record"
 )
 
 // benchDesired is a project of n independent services on one network, or a chain in
@@ -24,9 +26,9 @@ func benchDesired(n int, chain bool) Desired {
 func benchObserved(d Desired) Observed {
 	o := Observed{Networks: map[string]bool{"p_default": true}}
 	for _, s := range d.Services {
-		o.Containers = append(o.Containers, Container{
+		o.Containers = append(o.Containers, Container{Container: record.Container{
 			Name: s.ContainerNames[0], Service: s.Name, Number: 1,
-			ConfigHash: s.Hash, ImageID: s.ImageID, State: StateRunning,
+			ConfigHash: s.Hash, ImageID: s.ImageID}, State: StateRunning,
 		})
 	}
 	return o

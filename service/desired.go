@@ -2,10 +2,10 @@ package service
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/berth-dev/berth/internal/translate"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/volumes"
 )
@@ -30,21 +30,35 @@ func DesiredState(p *types.Project, g *project.Graph, imageIDs map[string]string
 	}
 	for _, key := range p.NetworkNames() {
 		n := p.Networks[key]
-		spec, _, err := networkSpec(p.Name, key, n)
-		if err == nil {
-			err = spec.Validate()
+		r := Resource{Name: n.Name, External: bool(n.External)}
+		if !r.External {
+			spec, warnings, err := translate.Network(p.Name, key, n)
+			if err == nil {
+				err = spec.Validate()
+			}
+			if err != nil {
+				return Desired{}, err
+			}
+			d.Warnings = append(d.Warnings, warnings...)
+			r.Network, r.Hash = &spec, project.NetworkHash(n)
 		}
-		if err != nil {
-			return Desired{}, err
-		}
-		d.Networks = append(d.Networks, Resource{Name: n.Name, External: bool(n.External)})
+		d.Networks = append(d.Networks, r)
 	}
 	for _, key := range p.VolumeNames() {
 		v := p.Volumes[key]
 		if err := volumes.ValidateName(v.Name); err != nil {
 			return Desired{}, fmt.Errorf("volume %q: %w", key, err)
 		}
-		d.Volumes = append(d.Volumes, Resource{Name: v.Name, External: bool(v.External)})
+		r := Resource{Name: v.Name, External: bool(v.External)}
+		if !r.External {
+			spec, warnings, err := translate.VolumeSpec(p.Name, key, v)
+			if err != nil {
+				return Desired{}, err
+			}
+			d.Warnings = append(d.Warnings, warnings...)
+			r.Volume, r.Hash = &spec, project.VolumeHash(v)
+		}
+		d.Volumes = append(d.Volumes, r)
 	}
 	return d, nil
 }
@@ -62,7 +76,7 @@ func desiredService(p *types.Project, g *project.Graph, s types.ServiceConfig, i
 	}
 	// everything a container's creation would refuse is refused now,
 	// before the first network or volume exists
-	if _, _, err := serviceMounts(p, s, project.ContainerName(p.Name, s, 1)); err != nil {
+	if _, _, err := translate.Mounts(p, s, project.ContainerName(p.Name, s, 1)); err != nil {
 		return DesiredService{}, err
 	}
 	if s.MemLimit < 0 || s.MemReservation < 0 || s.ShmSize < 0 {
@@ -70,6 +84,7 @@ func desiredService(p *types.Project, g *project.Graph, s types.ServiceConfig, i
 	}
 	ds := DesiredService{
 		Name:           s.Name,
+		Config:         s,
 		Replicas:       replicas,
 		ContainerNames: containerNames(p.Name, s, replicas),
 		Hash:           hash,
@@ -86,43 +101,8 @@ func desiredService(p *types.Project, g *project.Graph, s types.ServiceConfig, i
 			}
 		}
 	}
-	ds.Deps = serviceDeps(g, s.Name)
+	ds.Deps = translate.Deps(g, s.Name)
 	return ds, nil
-}
-
-// serviceDeps folds the graph's edges to one Dep per dependency: the
-// strictest condition wins, and any namespace-sharing edge marks it.
-func serviceDeps(g *project.Graph, service string) []Dep {
-	var deps []Dep
-	for _, e := range g.Dependencies(service) {
-		i := slices.IndexFunc(deps, func(d Dep) bool { return d.Service == e.To })
-		if i < 0 {
-			deps = append(deps, Dep{Service: e.To, Condition: ConditionStarted, Required: e.Required})
-			i = len(deps) - 1
-		}
-		d := &deps[i]
-		switch e.Kind {
-		case project.EdgeDependsOn:
-			if e.Condition != "" && conditionRank(e.Condition) > conditionRank(d.Condition) {
-				d.Condition = e.Condition
-			}
-			d.Restart = d.Restart || e.Restart
-			d.Required = d.Required || e.Required
-		case project.EdgeNetworkMode, project.EdgeIPC, project.EdgePID, project.EdgeVolumesFrom:
-			d.Namespace = true
-		}
-	}
-	return deps
-}
-
-func conditionRank(c string) int {
-	switch c {
-	case ConditionHealthy:
-		return 1
-	case ConditionCompleted:
-		return 2
-	}
-	return 0
 }
 
 func containerNames(projectName string, s types.ServiceConfig, n int) []string {

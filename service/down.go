@@ -10,6 +10,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
 )
@@ -209,7 +210,7 @@ func (e *Engine) detachStale(ctx context.Context, networkName string) error {
 	}
 	var errs []error
 	for _, id := range ids {
-		infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: id})
+		infos, err := e.Runtime.ListContainers(ctx, map[string]string{record.LabelName: id})
 		if err != nil {
 			return err
 		}
@@ -223,13 +224,13 @@ func (e *Engine) detachStale(ctx context.Context, networkName string) error {
 // sweep removes what a crash can leave without a container to find it by:
 // anonymous volumes whose container is gone.
 func (e *Engine) sweep(ctx context.Context, projectName string) error {
-	infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelProject: projectName})
+	infos, err := e.Runtime.ListContainers(ctx, map[string]string{record.LabelProject: projectName})
 	if err != nil {
 		return err
 	}
 	alive := map[string]bool{}
 	for _, info := range infos {
-		alive[fromInfo(info).Name] = true
+		alive[e.fromInfo(info).Name] = true
 	}
 	vols, err := e.Volumes.List()
 	if err != nil {
@@ -237,8 +238,8 @@ func (e *Engine) sweep(ctx context.Context, projectName string) error {
 	}
 	var errs []error
 	for _, v := range vols {
-		owner := v.Labels[LabelAnonymous]
-		if owner != "" && v.Labels[project.LabelProject] == projectName && !alive[owner] {
+		owner := v.Labels[record.LabelAnonymous]
+		if owner != "" && v.Labels[record.LabelProject] == projectName && !alive[owner] {
 			errs = append(errs, e.Volumes.Remove(v.Name))
 		}
 	}

@@ -133,10 +133,14 @@ func verb(op *Op, done bool) string {
 		OpWaitHealthy:   {"Waiting", "Healthy"},
 		OpWaitCompleted: {"Waiting", "Exited"},
 		OpWaitRunning:   {"Waiting", "Running"},
+		OpRestart:       {"Restarting", "Started"},
+		OpKill:          {"Killing", "Killed"},
+		OpPause:         {"Pausing", "Paused"},
+		OpUnpause:       {"Unpausing", "Unpaused"},
 	}
 	w, ok := words[op.Kind]
 	if !ok {
-		w = [2]string{string(op.Kind), string(op.Kind)}
+		w = [2]string{op.Kind.String(), op.Kind.String()}
 	}
 	if done {
 		return w[1]

@@ -3,112 +3,17 @@ package service
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/types"
-
 	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/runspec"
 )
 
-// HealthCheck is a container's effective health check, with Docker's
-// defaults filled in. It is stored as a label so that whoever watches the
-// container later needs no Compose file.
-type HealthCheck struct {
-	Test          []string      `json:"test"`
-	Interval      time.Duration `json:"interval"`
-	Timeout       time.Duration `json:"timeout"`
-	StartPeriod   time.Duration `json:"start_period"`
-	StartInterval time.Duration `json:"start_interval"`
-	Retries       int           `json:"retries"`
-}
-
-// Docker's defaults.
-const (
-	defaultHealthInterval      = 30 * time.Second
-	defaultHealthTimeout       = 30 * time.Second
-	defaultHealthStartInterval = 5 * time.Second
-	defaultHealthRetries       = 3
-)
-
-// effectiveHealthCheck merges the service's healthcheck over the image's,
-// key by key, as Docker does; nil means the container has none.
-func effectiveHealthCheck(s *types.HealthCheckConfig, image *ctrd.HealthConfig) *HealthCheck {
-	hc := HealthCheck{Interval: defaultHealthInterval, Timeout: defaultHealthTimeout,
-		StartInterval: defaultHealthStartInterval, Retries: defaultHealthRetries}
-	if image != nil {
-		hc.Test = image.Test
-		setDur(&hc.Interval, image.Interval)
-		setDur(&hc.Timeout, image.Timeout)
-		setDur(&hc.StartPeriod, image.StartPeriod)
-		setDur(&hc.StartInterval, image.StartInterval)
-		if image.Retries > 0 {
-			hc.Retries = image.Retries
-		}
-	}
-	if s != nil {
-		if s.Disable {
-			return nil
-		}
-		if len(s.Test) > 0 {
-			hc.Test = s.Test
-		}
-		setDurPtr(&hc.Interval, s.Interval)
-		setDurPtr(&hc.Timeout, s.Timeout)
-		setDurPtr(&hc.StartPeriod, s.StartPeriod)
-		setDurPtr(&hc.StartInterval, s.StartInterval)
-		if s.Retries != nil {
-			hc.Retries = int(*s.Retries)
-		}
-	}
-	if len(hc.Test) == 0 || hc.Test[0] == "NONE" {
-		return nil
-	}
-	return &hc
-}
-
-func setDur(d *time.Duration, v time.Duration) {
-	if v > 0 {
-		*d = v
-	}
-}
-
-func setDurPtr(d *time.Duration, v *types.Duration) {
-	if v != nil && *v > 0 {
-		*d = time.Duration(*v)
-	}
-}
-
-// argv is the probe's command line: CMD runs as is, CMD-SHELL through
-// /bin/sh -c, a bare string (image configs) too.
-func (hc HealthCheck) argv() []string {
-	switch hc.Test[0] {
-	case "CMD":
-		return hc.Test[1:]
-	case "CMD-SHELL":
-		return []string{"/bin/sh", "-c", strings.Join(hc.Test[1:], " ")}
-	}
-	return []string{"/bin/sh", "-c", strings.Join(hc.Test, " ")}
-}
-
-func (hc HealthCheck) label() string {
-	b, _ := json.Marshal(hc)
-	return string(b)
-}
-
-func healthCheckFromLabel(v string) *HealthCheck {
-	if v == "" {
-		return nil
-	}
-	var hc HealthCheck
-	if json.Unmarshal([]byte(v), &hc) != nil || len(hc.Test) == 0 {
-		return nil
-	}
-	return &hc
-}
+// HealthCheck is a container's effective health check (runspec owns the type).
+type HealthCheck = runspec.HealthCheck
 
 // Execer runs processes in containers.
 type Execer interface {
@@ -121,7 +26,7 @@ func probe(ctx context.Context, rt Execer, id string, hc HealthCheck) HealthProb
 	ctx, cancel := context.WithTimeout(ctx, hc.Timeout)
 	defer cancel()
 	var out lockedBuffer
-	code, err := rt.Exec(ctx, id, ctrd.ExecSpec{Args: hc.argv(), Stdout: &out, Stderr: &out})
+	code, err := rt.Exec(ctx, id, ctrd.ExecSpec{Args: hc.Argv(), Stdout: &out, Stderr: &out})
 	res.End, res.ExitCode, res.Output = time.Now(), code, strings.TrimSpace(out.String())
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // Health states, as Docker reports them.
@@ -73,19 +75,16 @@ func (e *Engine) ReadHealth(name string) *HealthState {
 	return &h
 }
 
-// writeHealth saves the state atomically: ps may read it at any moment.
+// writeHealth saves the state atomically: ps may read it at any moment. A container
+// being stopped or removed gets no more writes: removal deletes its directory, and a
+// write landing meanwhile would make that fail (the race TestE2EUpErrors met).
 func (e *Engine) writeHealth(name string, h *HealthState) error {
-	b, err := json.Marshal(h)
-	if err != nil {
-		return err
+	if e.readState(name).Stopping {
+		return nil
 	}
-	path := e.healthFile(name)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil // the container is being removed
-		}
-		return err
+	err := atomicfile.WriteJSON(e.healthFile(name), h, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // the container's directory is gone: it was removed
 	}
-	return os.Rename(tmp, path)
+	return err
 }

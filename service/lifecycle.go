@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/internal/translate"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -37,15 +38,6 @@ func (e *Engine) lifecycle() (lifecycleRuntime, error) {
 	}
 	return rt, nil
 }
-
-// Operations of the lifecycle commands, beside the reconciler's start,
-// stop and remove.
-const (
-	OpRestart OpKind = "restart"
-	OpKill    OpKind = "kill"
-	OpPause   OpKind = "pause"
-	OpUnpause OpKind = "unpause"
-)
 
 // LifecycleRequest is stop, start, restart, kill, pause, unpause or rm with
 // their flags.
@@ -76,12 +68,12 @@ func PlanStop(o Observed, services []string) *Plan {
 
 // addStops adds a stop op per container and returns their IDs by name.
 func addStops(plan *Plan, o Observed, cs []Container) map[string]int {
-	dependents := dependentsOf(o.Containers)
+	g := o.graph()
 	byService := map[string][]int{}
 	byName := map[string]int{}
-	for _, c := range sortByDependents(cs, dependents) {
-		op := &Op{Kind: OpStop, Resource: ResContainer, Name: c.Name, Service: c.Service, Number: c.Number}
-		for _, d := range reachable(c.Service, dependents) {
+	for _, c := range stopOrder(g, cs) {
+		op := &Op{Kind: OpStop, Resource: ResContainer, Name: c.Name, Service: c.Service, Number: c.Number, Old: &c}
+		for _, d := range g.WithDependents([]string{c.Service}) {
 			op.Deps = append(op.Deps, byService[d]...)
 		}
 		plan.add(op)
@@ -95,12 +87,17 @@ func addStops(plan *Plan, o Observed, cs []Container) map[string]int {
 // dependencies, dependencies first; a dependent waits for the condition
 // its depends_on names (healthy, completed successfully).
 func PlanStart(o Observed, services []string) (*Plan, error) {
-	deps := depsOf(o.Containers)
-	selected := withDependencies(o, services, deps)
+	g := o.graph()
+	selected := g.WithDependencies(serviceNames(o, services))
+	for _, svc := range services {
+		if !slices.Contains(selected, svc) {
+			selected = append(selected, svc) // no container: refused below
+		}
+	}
 	plan := &Plan{}
 	started := map[string][]int{}
 	waits := map[string]int{}
-	for _, svc := range dependencyOrder(selected, deps, nil) {
+	for _, svc := range selected {
 		cs := o.containersOf(svc)
 		if len(cs) == 0 {
 			return nil, fmt.Errorf("service %q has no container to start", svc)
@@ -115,13 +112,10 @@ func PlanStart(o Observed, services []string) (*Plan, error) {
 			continue // nothing starts, so no condition needs waiting for
 		}
 		var gate []int
-		for _, d := range deps[svc] {
-			if !slices.Contains(selected, d.Service) {
-				continue
-			}
+		for _, d := range translate.Deps(g, svc) {
 			gate = append(gate, started[d.Service]...)
-			if kind := waitKind(d.Condition); kind != "" {
-				key := d.Service + "/" + string(kind)
+			if kind := waitKind(d.Condition); kind != 0 {
+				key := d.Service + "/" + kind.String()
 				if _, ok := waits[key]; !ok {
 					waits[key] = plan.add(&Op{Kind: kind, Resource: ResService, Name: d.Service, Service: d.Service, Deps: slices.Clone(started[d.Service])}).ID
 				}
@@ -144,44 +138,28 @@ func waitKind(condition string) OpKind {
 	case ConditionCompleted:
 		return OpWaitCompleted
 	}
-	return ""
+	return 0
 }
 
 // PlanRestart restarts the services' containers, whatever their state,
 // with the dependents that declared depends_on.<svc>.restart: true (unless
 // noDeps); along those edges dependencies restart first.
 func PlanRestart(o Observed, services []string, noDeps bool) *Plan {
-	deps := depsOf(o.Containers)
-	restartDeps := map[string][]Dep{}
-	for svc, ds := range deps {
-		for _, d := range ds {
-			if d.Restart {
-				restartDeps[svc] = append(restartDeps[svc], d)
-			}
-		}
-	}
+	// only the edges that asked for it: depends_on.<svc>.restart: true
+	g := o.graphOf(func(d Dep) bool { return d.Restart })
 	selected := serviceNames(o, services)
 	if len(services) > 0 && !noDeps {
-		dependents := map[string][]string{}
-		for svc, ds := range restartDeps {
-			for _, d := range ds {
-				dependents[d.Service] = append(dependents[d.Service], svc)
-			}
-		}
-		for _, s := range slices.Clone(selected) {
-			for _, d := range reachable(s, dependents) {
-				if !slices.Contains(selected, d) {
-					selected = append(selected, d)
-				}
-			}
-		}
+		selected = g.WithDependents(selected)
+	} else {
+		selected = g.WithDependencies(selected)
+		selected = slices.DeleteFunc(selected, func(s string) bool { return len(services) > 0 && !slices.Contains(services, s) })
 	}
 	plan := &Plan{}
 	restarted := map[string][]int{}
-	for _, svc := range dependencyOrder(selected, restartDeps, nil) {
+	for _, svc := range selected {
 		var gate []int
-		for _, d := range restartDeps[svc] {
-			gate = append(gate, restarted[d.Service]...)
+		for _, e := range g.Dependencies(svc) {
+			gate = append(gate, restarted[e.To]...)
 		}
 		for _, c := range o.containersOf(svc) {
 			op := plan.add(&Op{Kind: OpRestart, Resource: ResContainer, Name: c.Name, Service: svc, Number: c.Number, Deps: slices.Clone(gate)})
@@ -257,97 +235,47 @@ func serviceNames(o Observed, services []string) []string {
 	return out
 }
 
-// depsOf reads each service's dependencies from its containers' labels.
-func depsOf(cs []Container) map[string][]Dep {
-	out := map[string][]Dep{}
-	for _, c := range cs {
-		if _, ok := out[c.Service]; !ok && !c.Oneoff {
-			out[c.Service] = depsFromLabel(c.Labels[project.LabelDependsOn])
+// graph is the dependency graph of the observed services, from what berth recorded
+// on their containers: the same graph type up builds from the Compose file.
+func (o Observed) graph() *project.Graph { return o.graphOf(nil) }
+
+// graphOf is graph with only the dependencies keep accepts (all when nil).
+func (o Observed) graphOf(keep func(Dep) bool) *project.Graph {
+	var services []string
+	var edges []project.Edge
+	seen := map[string]bool{}
+	for _, c := range o.Containers {
+		if c.Oneoff || seen[c.Service] {
+			continue
+		}
+		seen[c.Service] = true
+		services = append(services, c.Service)
+		for _, d := range c.DependsOn {
+			if keep == nil || keep(d) {
+				edges = append(edges, project.Edge{From: c.Service, To: d.Service, Kind: project.EdgeDependsOn,
+					Condition: d.Condition, Required: d.Required, Restart: d.Restart})
+			}
 		}
 	}
-	return out
+	return project.NewGraphFromEdges(services, edges)
 }
 
-func dependentsOf(cs []Container) map[string][]string {
-	dependents := map[string][]string{}
-	for svc, ds := range depsOf(cs) {
-		for _, d := range ds {
-			if !slices.Contains(dependents[d.Service], svc) {
-				dependents[d.Service] = append(dependents[d.Service], svc)
-			}
+// stopOrder sorts containers as the graph stops their services: dependents first,
+// then by name.
+func stopOrder(g *project.Graph, cs []Container) []Container {
+	rank := map[string]int{}
+	for i, level := range g.StopLevels() {
+		for _, svc := range level {
+			rank[svc] = i
 		}
 	}
-	return dependents
-}
-
-// withDependencies is the services and, transitively, the services they
-// depend on that have containers.
-func withDependencies(o Observed, services []string, deps map[string][]Dep) []string {
-	selected := serviceNames(o, services)
-	edges := map[string][]string{}
-	for svc, ds := range deps {
-		for _, d := range ds {
-			if len(o.containersOf(d.Service)) > 0 {
-				edges[svc] = append(edges[svc], d.Service)
-			}
+	out := slices.Clone(cs)
+	slices.SortStableFunc(out, func(a, b Container) int {
+		if rank[a.Service] != rank[b.Service] {
+			return rank[a.Service] - rank[b.Service]
 		}
-	}
-	for _, s := range slices.Clone(selected) {
-		for _, d := range reachable(s, edges) {
-			if !slices.Contains(selected, d) {
-				selected = append(selected, d)
-			}
-		}
-	}
-	return selected
-}
-
-// reachable lists the services reachable from s along edges, s excluded.
-func reachable(s string, edges map[string][]string) []string {
-	seen := map[string]bool{s: true}
-	var out []string
-	queue := []string{s}
-	for len(queue) > 0 {
-		cur := queue[0]
-		queue = queue[1:]
-		for _, n := range edges[cur] {
-			if !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-				queue = append(queue, n)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// dependencyOrder sorts services so that each comes after its selected
-// dependencies; ties by name. A cycle, impossible in a loaded project, is
-// broken where it is found.
-func dependencyOrder(services []string, deps map[string][]Dep, seen map[string]bool) []string {
-	if seen == nil {
-		seen = map[string]bool{}
-	}
-	sorted := slices.Clone(services)
-	sort.Strings(sorted)
-	var out []string
-	var visit func(s string)
-	visit = func(s string) {
-		if seen[s] {
-			return
-		}
-		seen[s] = true
-		for _, d := range deps[s] {
-			if slices.Contains(services, d.Service) {
-				visit(d.Service)
-			}
-		}
-		out = append(out, s)
-	}
-	for _, s := range sorted {
-		visit(s)
-	}
+		return strings.Compare(a.Name, b.Name)
+	})
 	return out
 }
 
@@ -449,7 +377,7 @@ func (e *Engine) runLifecycle(ctx context.Context, projectName string, req Lifec
 		r.byName[c.Name] = c
 	}
 	// every op may run at once: the slots bound the work, not the grace periods
-	return plan, Execute(ctx, plan, r, len(plan.Ops), lifecycleSink{progress.Or(e.Progress)})
+	return plan, Execute(ctx, plan, r, len(plan.Ops), progress.Or(e.Progress))
 }
 
 // lifecycleRunner carries out the lifecycle ops on observed containers.
@@ -539,19 +467,22 @@ func (e *Engine) stopContainer(ctx context.Context, rt lifecycleRuntime, c Conta
 	if !isUp(c) {
 		return nil
 	}
-	return rt.StopContainer(ctx, c.ID, c.Labels[LabelStopSignal], stopGrace(c, timeout))
+	return rt.StopContainer(ctx, c.ID, c.StopSignal, stopGrace(c, timeout))
 }
 
 // markStopping labels a container a person stops, as removeContainer
 // does: the supervisor and containerd's restart monitor leave it down, and
 // a berth killed mid-stop leaves a container the next up starts again.
 func (e *Engine) markStopping(ctx context.Context, c Container) error {
-	labels := map[string]string{LabelStopping: "true"}
-	if _, ok := c.Labels[restartStatusLabel]; ok {
-		labels[restartStatusLabel] = "stopped"
-	}
-	if err := e.Runtime.SetLabels(ctx, c.ID, labels); err != nil && !ctrd.IsNotFound(err) {
+	if err := e.updateState(c.Name, func(st *runState) { st.Stopping = true }); err != nil {
 		return err
+	}
+	// containerd's restart monitor reads only its label
+	if _, ok := c.Labels[restartStatusLabel]; ok {
+		err := e.Runtime.SetLabels(ctx, c.ID, map[string]string{restartStatusLabel: "stopped"})
+		if err != nil && !ctrd.IsNotFound(err) {
+			return err
+		}
 	}
 	return nil
 }
@@ -565,32 +496,10 @@ func stopGrace(c Container, timeout *time.Duration) time.Duration {
 	if timeout != nil {
 		return *timeout
 	}
-	if d, err := time.ParseDuration(c.Labels[LabelStopTimeout]); err == nil {
-		return d
+	if c.StopGrace > 0 {
+		return c.StopGrace
 	}
-	return defaultStopGrace
-}
-
-// lifecycleSink names the lifecycle ops' progress as Docker Compose does:
-// the executor knows only the reconciler's verbs and reports others by
-// their kind.
-type lifecycleSink struct{ progress.Sink }
-
-var lifecycleWords = map[string][2]string{
-	string(OpRestart): {"Restarting", "Started"},
-	string(OpKill):    {"Killing", "Killed"},
-	string(OpPause):   {"Pausing", "Paused"},
-	string(OpUnpause): {"Unpausing", "Unpaused"},
-}
-
-func (s lifecycleSink) Event(ev progress.Event) {
-	if w, ok := lifecycleWords[ev.Status]; ok {
-		ev.Status = w[0]
-		if ev.Done {
-			ev.Status = w[1]
-		}
-	}
-	s.Sink.Event(ev)
+	return translate.DefaultStopGrace
 }
 
 // WaitResult is the exit of one container that wait watched.

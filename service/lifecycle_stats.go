@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/record"
 )
 
 // ContainerStats is one container's resource use, as docker stats shows it.
@@ -110,7 +111,7 @@ func sampleStats(ctx context.Context, rt lifecycleRuntime, c Container) (statsSa
 	}
 	s := statsSample{at: time.Now(), m: m}
 	// the host's interfaces are not the container's traffic
-	if c.Labels[LabelNetNS] != "host" && c.PID > 0 {
+	if c.Labels[record.LabelNetNS] != "host" && c.PID > 0 {
 		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/dev", c.PID)); err == nil {
 			s.netRx, s.netTx = parseNetDev(string(b))
 		}

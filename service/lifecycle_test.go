@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/volumes"
 )
 
 func withDeps(c Container, deps string) Container {
-	c.Labels = map[string]string{"com.docker.compose.depends_on": deps}
+	c.Labels = map[string]string{record.LabelDependsOn: deps}
+	c.DependsOn = record.Decode(c.Labels).DependsOn
 	return c
 }
 
@@ -66,9 +68,9 @@ func TestLifecyclePlanStartDependenciesFirstWithConditions(t *testing.T) {
 		o.Containers[i].State = StateExited
 	}
 	assertPlan(t, mustPlan(t)(PlanStart(o, []string{"web"})), `
-[] -> #1 container:p-db-1 start
-[] -> #2 container:p-cache-1 start
-[#1] -> #3 service:db wait-healthy
+[] -> #1 container:p-cache-1 start
+[] -> #2 container:p-db-1 start
+[#2] -> #3 service:db wait-healthy
 [#1 #2 #3] -> #4 container:p-api-1 start
 [#4] -> #5 container:p-web-1 start
 `)
@@ -226,15 +228,15 @@ func info(name, service, status string, labels map[string]string) ctrd.Container
 
 func TestLifecycleStopUsesStopSignalAndGracePeriod(t *testing.T) {
 	eng, rt, _ := fakeEngine(t, info("p-web-1", "web", ctrd.TaskRunning,
-		map[string]string{LabelStopSignal: "SIGQUIT", LabelStopTimeout: "3s"}))
+		map[string]string{record.LabelStopSignal: "SIGQUIT", record.LabelStopGrace: "3s"}))
 	if _, err := eng.Stop(t.Context(), "p", LifecycleRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	if rt.stopSignal != "SIGQUIT" || rt.stopGrace != 3*time.Second {
 		t.Errorf("stopped with %q after %v, want SIGQUIT after 3s", rt.stopSignal, rt.stopGrace)
 	}
-	if rt.labels["p-web-1"][LabelStopping] != "true" {
-		t.Errorf("container not marked as stopping: %v", rt.labels)
+	if !eng.readState("p-web-1").Stopping {
+		t.Errorf("container not marked as stopping")
 	}
 	d := time.Second
 	if _, err := eng.Stop(t.Context(), "p", LifecycleRequest{Timeout: &d}); err != nil || rt.stopGrace != time.Second {
@@ -244,7 +246,7 @@ func TestLifecycleStopUsesStopSignalAndGracePeriod(t *testing.T) {
 
 func TestLifecycleRemoveReleasesNetworkAttachment(t *testing.T) {
 	eng, rt, nets := fakeEngine(t, info("p-web-1", "web", ctrd.TaskStopped,
-		map[string]string{LabelNetNS: "/run/berth/netns/p-web-1", LabelNetworks: "p_default,p_back"}))
+		map[string]string{record.LabelNetNS: "/run/berth/netns/p-web-1", record.LabelNetworks: "p_default,p_back"}))
 	var asked []string
 	_, err := eng.Remove(t.Context(), "p", LifecycleRequest{}, func(names []string) (bool, error) {
 		asked = names
@@ -280,8 +282,8 @@ func TestLifecycleKillResumesPausedOnSIGKILL(t *testing.T) {
 	if got := strings.Join(rt.calls, ";"); got != "kill p-web-1 SIGKILL;resume p-web-1" {
 		t.Errorf("calls: %s", got)
 	}
-	if rt.labels["p-web-1"][LabelStopping] != "true" {
-		t.Errorf("SIGKILL did not keep the container down: %v", rt.labels)
+	if !eng.readState("p-web-1").Stopping {
+		t.Errorf("SIGKILL did not keep the container down")
 	}
 	// other signals leave a paused container paused and its policy alone
 	rt.calls, rt.labels = nil, nil

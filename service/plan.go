@@ -9,43 +9,92 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/internal/record"
+	"github.com/berth-dev/berth/internal/translate"
+	"github.com/berth-dev/berth/network/netspec"
 )
 
 // OpKind is what one step of a plan does.
-type OpKind string
+type OpKind int
 
 // The operations a plan is made of.
 const (
-	OpCreateNetwork OpKind = "create"
-	OpCreateVolume  OpKind = "create"
-	OpCreate        OpKind = "create"
-	OpRecreate      OpKind = "recreate"
-	OpStart         OpKind = "start"
-	OpStop          OpKind = "stop"
-	OpRemove        OpKind = "remove"
-	OpWaitHealthy   OpKind = "wait-healthy"
-	OpWaitCompleted OpKind = "wait-completed"
-	OpWaitRunning   OpKind = "wait-running"
+	OpCreate OpKind = iota + 1
+	OpRecreate
+	OpStart
+	OpStop
+	OpRemove
+	OpWaitHealthy
+	OpWaitCompleted
+	OpWaitRunning
+	OpRestart
+	OpKill
+	OpPause
+	OpUnpause
 )
+
+var opKindNames = [...]string{
+	OpCreate: "create", OpRecreate: "recreate", OpStart: "start", OpStop: "stop", OpRemove: "remove",
+	OpWaitHealthy: "wait-healthy", OpWaitCompleted: "wait-completed", OpWaitRunning: "wait-running",
+	OpRestart: "restart", OpKill: "kill", OpPause: "pause", OpUnpause: "unpause",
+}
+
+func (k OpKind) String() string {
+	if k > 0 && int(k) < len(opKindNames) {
+		return opKindNames[k]
+	}
+	return fmt.Sprintf("OpKind(%d)", int(k))
+}
+
+// ResKind is what an op acts on.
+type ResKind int
 
 // Resource kinds an Op acts on.
 const (
-	ResNetwork   = "network"
-	ResVolume    = "volume"
-	ResContainer = "container"
-	ResService   = "service"
+	ResNetwork ResKind = iota + 1
+	ResVolume
+	ResContainer
+	ResService
 )
 
+func (r ResKind) String() string {
+	switch r {
+	case ResNetwork:
+		return "network"
+	case ResVolume:
+		return "volume"
+	case ResContainer:
+		return "container"
+	case ResService:
+		return "service"
+	}
+	return fmt.Sprintf("ResKind(%d)", int(r))
+}
+
 // Op is one step of a plan. It runs once every op in Deps has succeeded.
+// It carries what it acts on, computed once when it was planned: the
+// executor looks nothing up by name.
 type Op struct {
 	ID       int
 	Kind     OpKind
-	Resource string
+	Resource ResKind
 	Name     string // container, network or volume name; service name for waits
 	Service  string
 	Number   int
 	Reason   string
 	Deps     []int
+
+	// Network is the spec of a network to create.
+	Network *netspec.Spec
+	// Volume is the spec of a volume to create.
+	Volume *translate.Volume
+	// Desired is the service a container op creates, recreates or starts.
+	Desired *DesiredService
+	// Old is the observed container an op recreates, stops or removes.
+	Old *Container
 }
 
 func (o *Op) String() string {
@@ -102,27 +151,22 @@ func (p *Plan) add(op *Op) *Op {
 	return op
 }
 
-// Dep is a service's dependency as the reconciler needs it.
-type Dep struct {
-	Service   string
-	Condition string // service_started, service_healthy, service_completed_successfully
-	Restart   bool
-	Required  bool
-	// Namespace is set for network_mode/ipc/pid service:X and volumes_from:
-	// the dependent needs the dependency's container to exist.
-	Namespace bool
-}
+// Dep is a service's dependency as the reconciler needs it (what berth
+// records on the container, so down orders without the Compose file).
+type Dep = record.Dep
 
 // Condition values of depends_on.
 const (
-	ConditionStarted   = "service_started"
-	ConditionHealthy   = "service_healthy"
-	ConditionCompleted = "service_completed_successfully"
+	ConditionStarted   = record.ConditionStarted
+	ConditionHealthy   = record.ConditionHealthy
+	ConditionCompleted = record.ConditionCompleted
 )
 
 // DesiredService is a service as the model wants it.
 type DesiredService struct {
-	Name           string
+	Name string
+	// Config is the service as the model has it.
+	Config         types.ServiceConfig
 	Replicas       int
 	ContainerNames []string // index i is replica i+1
 	Hash           string
@@ -137,6 +181,11 @@ type DesiredService struct {
 type Resource struct {
 	Name     string
 	External bool
+	// Hash is the hash of its Compose definition.
+	Hash string
+	// Network and Volume are the translated specs (one of them).
+	Network *netspec.Spec
+	Volume  *translate.Volume
 }
 
 // Desired is the whole model the planner works from; Services are in start
@@ -149,6 +198,8 @@ type Desired struct {
 	AllServices []string
 	Networks    []Resource
 	Volumes     []Resource
+	// Warnings name what the translation could not honour.
+	Warnings []string
 }
 
 // Observed is what exists now.
@@ -156,6 +207,12 @@ type Observed struct {
 	Containers []Container
 	Networks   map[string]bool
 	Volumes    map[string]bool
+	// NetworkRecords and VolumeRecords are what berth recorded on the project's
+	// networks and volumes (their definition's hash, empty on those made before
+	// berth recorded one); NetworkSpecs how each network was made.
+	NetworkRecords map[string]record.Resource
+	VolumeRecords  map[string]record.Resource
+	NetworkSpecs   map[string]netspec.Spec
 }
 
 // UpOptions are up's flags that change the plan.
@@ -166,6 +223,8 @@ type UpOptions struct {
 	RemoveOrphans      bool
 	NoStart            bool
 	Wait               bool
+	// Yes accepts recreating a volume whose definition changed (its data is lost).
+	Yes bool
 }
 
 // containersOf returns the observed service containers of a service,

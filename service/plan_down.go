@@ -2,8 +2,6 @@ package service
 
 import (
 	"slices"
-
-	"github.com/berth-dev/berth/project"
 )
 
 // DownOptions are down's flags that change the plan.
@@ -30,21 +28,14 @@ func PlanDown(o Observed, opts DownOptions) *Plan {
 			selected = append(selected, c)
 		}
 	}
-	dependents := map[string][]string{}
-	for _, c := range selected {
-		for _, d := range depsFromLabel(c.Labels[project.LabelDependsOn]) {
-			if !slices.Contains(dependents[d.Service], c.Service) {
-				dependents[d.Service] = append(dependents[d.Service], c.Service)
-			}
-		}
-	}
+	g := Observed{Containers: selected}.graph()
 	removeOps := map[string][]int{}
 	var all []int
 	// a dependency's removal waits for its dependents', so walk services
-	// from dependents down: order ops by the longest chain above them
-	for _, c := range sortByDependents(selected, dependents) {
-		op := &Op{Kind: OpRemove, Resource: ResContainer, Name: c.Name, Service: c.Service, Number: c.Number}
-		for _, dependent := range dependents[c.Service] {
+	// from dependents down
+	for _, c := range stopOrder(g, selected) {
+		op := &Op{Kind: OpRemove, Resource: ResContainer, Name: c.Name, Service: c.Service, Number: c.Number, Old: &c}
+		for _, dependent := range g.Dependents(c.Service) {
 			op.Deps = append(op.Deps, removeOps[dependent]...)
 		}
 		plan.add(op)
@@ -62,44 +53,4 @@ func PlanDown(o Observed, opts DownOptions) *Plan {
 		}
 	}
 	return plan
-}
-
-// sortByDependents orders containers so that every service comes after all
-// services that depend on it (cycles, impossible in a loaded project, are
-// broken by name), then by name.
-func sortByDependents(cs []Container, dependents map[string][]string) []Container {
-	depth := map[string]int{}
-	var visit func(s string, seen map[string]bool) int
-	visit = func(s string, seen map[string]bool) int {
-		if d, ok := depth[s]; ok {
-			return d
-		}
-		if seen[s] {
-			return 0
-		}
-		seen[s] = true
-		d := 0
-		for _, dep := range dependents[s] {
-			d = max(d, visit(dep, seen)+1)
-		}
-		depth[s] = d
-		return d
-	}
-	for _, c := range cs {
-		visit(c.Service, map[string]bool{})
-	}
-	out := slices.Clone(cs)
-	slices.SortStableFunc(out, func(a, b Container) int {
-		if depth[a.Service] != depth[b.Service] {
-			return depth[a.Service] - depth[b.Service]
-		}
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
-	})
-	return out
 }

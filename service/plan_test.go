@@ -3,6 +3,8 @@ package service
 import (
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/record"
 )
 
 func svc(name string, deps ...Dep) DesiredService {
@@ -13,7 +15,7 @@ func svc(name string, deps ...Dep) DesiredService {
 }
 
 func running(service string, n int, hash string) Container {
-	return Container{Name: "p-" + service + "-" + string(rune('0'+n)), Service: service, Number: n, ConfigHash: hash, ImageID: "img", State: StateRunning}
+	return Container{Container: record.Container{Name: "p-" + service + "-" + string(rune('0'+n)), Service: service, Number: n, ConfigHash: hash, ImageID: "img"}, State: StateRunning}
 }
 
 func TestPlanUp(t *testing.T) {
@@ -30,7 +32,7 @@ func TestPlanUp(t *testing.T) {
 		Volumes:     []Resource{{Name: "p_data"}},
 	}
 	all := []Container{running("db", 1, "h-db"), running("api", 1, "h-api"), running("web", 1, "h-web"),
-		{Name: "p-migrate-1", Service: "migrate", Number: 1, ConfigHash: "h-migrate", ImageID: "img", State: StateExited}}
+		withStateOf(running("migrate", 1, "h-migrate"), StateExited)}
 	exists := Observed{Containers: all, Networks: map[string]bool{"p_default": true}, Volumes: map[string]bool{"p_data": true}}
 
 	tests := []struct {
@@ -262,10 +264,8 @@ func TestPlanUpMissingExternal(t *testing.T) {
 }
 
 func TestPlanDown(t *testing.T) {
-	web := running("web", 1, "")
-	web.Labels = map[string]string{"com.docker.compose.depends_on": "api:service_started:false"}
-	api := running("api", 1, "")
-	api.Labels = map[string]string{"com.docker.compose.depends_on": "db:service_healthy:false,cache:service_started:false"}
+	web := withDeps(running("web", 1, ""), "api:service_started:false")
+	api := withDeps(running("api", 1, ""), "db:service_healthy:false,cache:service_started:false")
 	o := Observed{
 		Containers: []Container{running("db", 1, ""), api, web, running("cache", 1, ""), running("batch", 1, ""), running("old", 1, "")},
 		Networks:   map[string]bool{"p_default": true},

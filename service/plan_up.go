@@ -2,7 +2,14 @@ package service
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/internal/record"
+	"github.com/berth-dev/berth/internal/translate"
+	"github.com/berth-dev/berth/network/netspec"
 )
 
 // upPlanner carries the state of one PlanUp call.
@@ -18,23 +25,16 @@ type upPlanner struct {
 	recreated map[string]bool
 	waits     map[string]int // service+condition -> wait op
 	services  map[string]DesiredService
+	// displaced containers are removed for a recreated network or volume
+	// (by displacedBy's reason) and created again
+	displaced   map[string]bool
+	displacedBy map[string]string
 }
 
 // PlanUp computes what `up` must do to turn o into d. It is a pure
 // function: everything it needs is in its arguments.
 func PlanUp(d Desired, o Observed, opts UpOptions) (*Plan, error) {
-	p := &upPlanner{
-		d: d, o: o, opts: opts, plan: &Plan{},
-		resources: map[string]int{},
-		created:   map[string][]int{},
-		started:   map[string][]int{},
-		recreated: map[string]bool{},
-		waits:     map[string]int{},
-		services:  map[string]DesiredService{},
-	}
-	for _, s := range d.Services {
-		p.services[s.Name] = s
-	}
+	p := newUpPlanner(d, o, opts)
 	if err := p.resourceOps(); err != nil {
 		return nil, err
 	}
@@ -45,6 +45,7 @@ func PlanUp(d Desired, o Observed, opts UpOptions) (*Plan, error) {
 		p.startOps(s)
 	}
 	p.orphanOps()
+	p.plan.Warnings = append(d.Warnings, p.plan.Warnings...)
 	if opts.Wait && !opts.NoStart {
 		for _, s := range d.Services {
 			p.readyWait(s)
@@ -53,26 +54,149 @@ func PlanUp(d Desired, o Observed, opts UpOptions) (*Plan, error) {
 	return p.plan, nil
 }
 
-// resourceOps creates the missing networks and volumes; a missing external
-// one is an error before anything is done.
+// PlanRun is what run does before its one-off container starts: the networks and
+// named volumes the container uses, created or recreated as up would, then the
+// container itself.
+func PlanRun(d Desired, o Observed, s types.ServiceConfig, name string) (*Plan, error) {
+	i := slices.IndexFunc(d.Services, func(ds DesiredService) bool { return ds.Name == s.Name })
+	if i < 0 {
+		return nil, fmt.Errorf("no such service: %s", s.Name)
+	}
+	ds := d.Services[i]
+	ds.Replicas, ds.ContainerNames = 1, []string{name}
+	d.Networks = slices.DeleteFunc(d.Networks, func(r Resource) bool { return !slices.Contains(ds.Networks, r.Name) })
+	d.Volumes = slices.DeleteFunc(d.Volumes, func(r Resource) bool { return !slices.Contains(ds.Volumes, r.Name) })
+	d.Services = nil
+	p := newUpPlanner(d, o, UpOptions{})
+	if err := p.resourceOps(); err != nil {
+		return nil, err
+	}
+	p.createOp(ds, 1, name, OpCreate, "one-off", nil)
+	p.plan.Warnings = d.Warnings
+	return p.plan, nil
+}
+
+func newUpPlanner(d Desired, o Observed, opts UpOptions) *upPlanner {
+	p := &upPlanner{
+		d: d, o: o, opts: opts, plan: &Plan{},
+		resources: map[string]int{},
+		created:   map[string][]int{},
+		started:   map[string][]int{},
+		recreated: map[string]bool{},
+		waits:     map[string]int{},
+		services:  map[string]DesiredService{},
+		displaced: map[string]bool{}, displacedBy: map[string]string{},
+	}
+	for _, s := range d.Services {
+		p.services[s.Name] = s
+	}
+	return p
+}
+
+// resourceOps creates the missing networks and volumes and recreates the ones whose
+// definition changed; a missing external one is an error before anything is done.
 func (p *upPlanner) resourceOps() error {
-	for _, kind := range []struct {
-		res      string
-		list     []Resource
-		observed map[string]bool
-	}{{ResNetwork, p.d.Networks, p.o.Networks}, {ResVolume, p.d.Volumes, p.o.Volumes}} {
-		for _, r := range kind.list {
-			if kind.observed[r.Name] {
-				continue
-			}
-			if r.External {
-				return fmt.Errorf("external %s %q not found: create it first, or remove external: true", kind.res, r.Name)
-			}
-			op := p.plan.add(&Op{Kind: OpCreate, Resource: kind.res, Name: r.Name, Reason: "missing"})
-			p.resources[r.Name] = op.ID
+	for _, r := range p.d.Networks {
+		if err := p.networkOp(r); err != nil {
+			return err
+		}
+	}
+	for _, r := range p.d.Volumes {
+		if err := p.volumeOp(r); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func (p *upPlanner) networkOp(r Resource) error {
+	if !p.o.Networks[r.Name] {
+		if r.External {
+			return fmt.Errorf("network %s declared as external, but could not be found: create it first, or remove external: true", r.Name)
+		}
+		p.resources[r.Name] = p.plan.add(&Op{Kind: OpCreate, Resource: ResNetwork, Name: r.Name, Reason: "missing", Network: r.Network}).ID
+		return nil
+	}
+	rec := p.o.NetworkRecords[r.Name]
+	// a network made before berth recorded hashes is left alone, as Docker Compose does
+	if r.External || rec.Hash == "" || rec.Hash == r.Hash {
+		return nil
+	}
+	reason := "config changed"
+	if have, ok := p.o.NetworkSpecs[r.Name]; ok {
+		if diff := netspec.Diff(have, *r.Network); diff != "" {
+			reason = "config changed: " + diff
+		}
+	}
+	// the containers on it go first and come back on the new one: their hosts
+	// and resolv.conf name the old addresses and gateway
+	removed, err := p.removeAttached(func(c Container) bool { return slices.Contains(c.Networks, r.Name) }, "network "+r.Name+" recreated")
+	if err != nil {
+		return fmt.Errorf("network %q changed (%s): %w", r.Name, reason, err)
+	}
+	op := p.plan.add(&Op{Kind: OpRecreate, Resource: ResNetwork, Name: r.Name, Reason: reason, Network: r.Network, Deps: removed})
+	p.resources[r.Name] = op.ID
+	return nil
+}
+
+func (p *upPlanner) volumeOp(r Resource) error {
+	if !p.o.Volumes[r.Name] {
+		if r.External {
+			return fmt.Errorf("external volume %q not found: create it first, or remove external: true", r.Name)
+		}
+		p.resources[r.Name] = p.plan.add(&Op{Kind: OpCreate, Resource: ResVolume, Name: r.Name, Reason: "missing", Volume: r.Volume}).ID
+		return nil
+	}
+	rec := p.o.VolumeRecords[r.Name]
+	if r.External || rec.Hash == "" || rec.Hash == r.Hash {
+		return nil
+	}
+	if !p.opts.Yes {
+		return fmt.Errorf("volume %q exists with a different definition (%s): recreating it loses its data; run up with --yes to recreate it, or remove it with berth volume rm", r.Name, volumeDiff(rec, *r.Volume))
+	}
+	removed, err := p.removeAttached(func(c Container) bool { return p.usesVolume(c.Service, r.Name) }, "volume "+r.Name+" recreated")
+	if err != nil {
+		return fmt.Errorf("volume %q changed: %w", r.Name, err)
+	}
+	op := p.plan.add(&Op{Kind: OpRecreate, Resource: ResVolume, Name: r.Name, Reason: "config changed", Volume: r.Volume, Deps: removed})
+	p.resources[r.Name] = op.ID
+	return nil
+}
+
+// volumeDiff names what changed in a volume's definition, as far as its record tells.
+func volumeDiff(have record.Resource, want translate.Volume) string {
+	wantUser := record.DecodeResource(want.Labels).User
+	if !maps.Equal(have.User, wantUser) {
+		return "labels"
+	}
+	return "driver or driver_opts"
+}
+
+func (p *upPlanner) usesVolume(service, volume string) bool {
+	s, ok := p.services[service]
+	return ok && slices.Contains(s.Volumes, volume)
+}
+
+// removeAttached plans the removal of the observed service containers that match,
+// to be created again by serviceOps; it returns the removal ops. A container of a
+// service this up does not handle would be left without its network or volume: that
+// is refused.
+func (p *upPlanner) removeAttached(match func(Container) bool, reason string) ([]int, error) {
+	var ids []int
+	for i := range p.o.Containers {
+		c := &p.o.Containers[i]
+		if c.Oneoff || !match(*c) || p.displaced[c.Name] {
+			continue
+		}
+		if _, ok := p.services[c.Service]; !ok && slices.Contains(p.d.AllServices, c.Service) {
+			return nil, fmt.Errorf("container %s of service %q uses it and is not part of this up: run up for the whole project", c.Name, c.Service)
+		}
+		op := p.plan.add(&Op{Kind: OpRemove, Resource: ResContainer, Name: c.Name, Service: c.Service, Number: c.Number, Reason: reason, Old: c})
+		p.displaced[c.Name] = true
+		p.displacedBy[c.Name] = reason
+		ids = append(ids, op.ID)
+	}
+	return ids, nil
 }
 
 // serviceOps decides for each replica whether to create, recreate, start
@@ -89,22 +213,24 @@ func (p *upPlanner) serviceOps(s DesiredService) {
 		c, ok := byNumber[n]
 		switch {
 		case !ok:
-			p.createOp(s, n, name, OpCreate, "missing")
+			p.createOp(s, n, name, OpCreate, "missing", nil)
+		case p.displaced[c.Name]:
+			p.createOp(s, n, name, OpCreate, p.displacedBy[c.Name], nil)
 		case p.opts.NoRecreate:
 		case p.opts.ForceRecreate:
-			p.createOp(s, n, name, OpRecreate, "forced")
+			p.createOp(s, n, name, OpRecreate, "forced", &c)
 		case c.ConfigHash != s.Hash:
-			p.createOp(s, n, name, OpRecreate, "config changed")
+			p.createOp(s, n, name, OpRecreate, "config changed", &c)
 		case s.ImageID != "" && c.ImageID != s.ImageID:
-			p.createOp(s, n, name, OpRecreate, "image changed")
+			p.createOp(s, n, name, OpRecreate, "image changed", &c)
 		case reason != "":
-			p.createOp(s, n, name, OpRecreate, reason)
+			p.createOp(s, n, name, OpRecreate, reason, &c)
 		}
 	}
 	// scale down from the highest number, as Docker Compose does
 	for i := len(existing) - 1; i >= 0; i-- {
-		if c := existing[i]; c.Number > s.Replicas {
-			p.plan.add(&Op{Kind: OpRemove, Resource: ResContainer, Name: c.Name, Service: s.Name, Number: c.Number, Reason: "scaled down"})
+		if c := existing[i]; c.Number > s.Replicas && !p.displaced[c.Name] {
+			p.plan.add(&Op{Kind: OpRemove, Resource: ResContainer, Name: c.Name, Service: s.Name, Number: c.Number, Reason: "scaled down", Old: &c})
 		}
 	}
 }
@@ -127,8 +253,8 @@ func (p *upPlanner) recreateReason(s DesiredService) string {
 	return ""
 }
 
-func (p *upPlanner) createOp(s DesiredService, n int, name string, kind OpKind, reason string) {
-	op := &Op{Kind: kind, Resource: ResContainer, Name: name, Service: s.Name, Number: n, Reason: reason}
+func (p *upPlanner) createOp(s DesiredService, n int, name string, kind OpKind, reason string, old *Container) {
+	op := &Op{Kind: kind, Resource: ResContainer, Name: name, Service: s.Name, Number: n, Reason: reason, Desired: &s, Old: old}
 	for _, r := range append(slices.Clone(s.Networks), s.Volumes...) {
 		if id, ok := p.resources[r]; ok {
 			op.Deps = append(op.Deps, id)
@@ -162,7 +288,7 @@ func (p *upPlanner) startOps(s DesiredService) {
 	}
 	var ops []*Op
 	for n := 1; n <= s.Replicas; n++ {
-		op := &Op{Kind: OpStart, Resource: ResContainer, Name: s.ContainerNames[n-1], Service: s.Name, Number: n}
+		op := &Op{Kind: OpStart, Resource: ResContainer, Name: s.ContainerNames[n-1], Service: s.Name, Number: n, Desired: &s}
 		if id, ok := createdByNumber[n]; ok {
 			op.Deps = append(op.Deps, id)
 		} else if c := existing[n]; c.Running() || p.keepExited(s.Name, c) {
@@ -208,7 +334,7 @@ func (p *upPlanner) depGate(dep Dep) []int {
 
 // wait returns the op that waits for a service's condition, adding it once.
 func (p *upPlanner) wait(service string, kind OpKind) int {
-	key := service + "/" + string(kind)
+	key := service + "/" + kind.String()
 	if id, ok := p.waits[key]; ok {
 		return id
 	}
@@ -248,11 +374,11 @@ func (p *upPlanner) oneShot(service string) bool {
 func (p *upPlanner) orphanOps() {
 	var orphans []string
 	for _, c := range p.o.Containers {
-		if c.Oneoff || slices.Contains(p.d.AllServices, c.Service) {
+		if c.Oneoff || slices.Contains(p.d.AllServices, c.Service) || p.displaced[c.Name] {
 			continue
 		}
 		if p.opts.RemoveOrphans {
-			p.plan.add(&Op{Kind: OpRemove, Resource: ResContainer, Name: c.Name, Service: c.Service, Number: c.Number, Reason: "orphan"})
+			p.plan.add(&Op{Kind: OpRemove, Resource: ResContainer, Name: c.Name, Service: c.Service, Number: c.Number, Reason: "orphan", Old: &c})
 		} else {
 			orphans = append(orphans, c.Name)
 		}

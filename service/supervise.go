@@ -7,22 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/types"
-
+	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/ctrd"
-	"github.com/berth-dev/berth/project"
-)
-
-// Docker's restart back-off: the first restart is quick, each next one
-// waits twice as long, up to a minute; a run of ten seconds resets it.
-const (
-	restartFirstDelay = 100 * time.Millisecond
-	restartMaxDelay   = time.Minute
-	restartResetAfter = 10 * time.Second
+	"github.com/berth-dev/berth/internal/record"
+	"github.com/berth-dev/berth/internal/translate"
 )
 
 // eventRuntime is what supervision needs beyond Runtime: containerd's
@@ -31,81 +22,20 @@ type eventRuntime interface {
 	Subscribe(ctx context.Context) (<-chan ctrd.Event, <-chan error)
 }
 
-// restartPolicy folds restart: and deploy.restart_policy into Docker's
-// forms: no, always, unless-stopped, on-failure[:N].
-func restartPolicy(s types.ServiceConfig) string {
-	if s.Restart != "" {
-		return s.Restart
-	}
-	if s.Deploy == nil || s.Deploy.RestartPolicy == nil {
-		return "no"
-	}
-	rp := s.Deploy.RestartPolicy
-	switch rp.Condition {
-	case "none":
-		return "no"
-	case "on-failure":
-		if rp.MaxAttempts != nil {
-			return "on-failure:" + strconv.FormatUint(*rp.MaxAttempts, 10)
-		}
-		return "on-failure"
-	}
-	return "always"
-}
-
-// restartState is what supervision remembers of a container's restarts.
-type restartState struct {
-	Count     int       `json:"count"`
-	Fails     int       `json:"fails"` // restarts since the last long run: the back-off exponent
-	LastStart time.Time `json:"lastStart"`
-}
-
-// shouldRestart applies a policy to an exit: whether to restart, and the
-// state after it.
-func shouldRestart(policy string, exitCode int, st restartState, now time.Time) (bool, time.Duration, restartState) {
-	name, maxText, _ := strings.Cut(policy, ":")
-	switch name {
-	case "always", "unless-stopped":
-	case "on-failure":
-		if exitCode == 0 {
-			return false, 0, st
-		}
-		if limit, err := strconv.Atoi(maxText); err == nil && limit > 0 && st.Count >= limit {
-			return false, 0, st
-		}
-	default:
-		return false, 0, st
-	}
-	if !st.LastStart.IsZero() && now.Sub(st.LastStart) >= restartResetAfter {
-		st.Fails = 0
-	}
-	delay := restartFirstDelay << min(st.Fails, 20)
-	if delay > restartMaxDelay {
-		delay = restartMaxDelay
-	}
-	st.Count++
-	st.Fails++
-	return true, delay, st
-}
-
 func (e *Engine) restartFile(name string) string {
 	return filepath.Join(e.containerDir(name), "restart.json")
 }
 
-func (e *Engine) readRestart(name string) restartState {
-	var st restartState
+func (e *Engine) readRestart(name string) translate.RestartState {
+	var st translate.RestartState
 	if b, err := os.ReadFile(e.restartFile(name)); err == nil {
 		_ = json.Unmarshal(b, &st)
 	}
 	return st
 }
 
-func (e *Engine) writeRestart(name string, st restartState) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(e.restartFile(name), b, 0o600)
+func (e *Engine) writeRestart(name string, st translate.RestartState) error {
+	return atomicfile.WriteJSON(e.restartFile(name), st, 0o600)
 }
 
 // Supervise applies restart policies and keeps health checks running for
@@ -150,15 +80,15 @@ type supervisor struct {
 
 // onExit restarts a container that exited on its own, as its policy says.
 func (s *supervisor) onExit(ctx context.Context, id string, code int) {
-	infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: id})
+	infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{record.LabelName: id})
 	if err != nil || len(infos) == 0 {
 		return
 	}
-	c := fromInfo(infos[0])
-	if c.Labels[LabelStopping] == "true" || c.Oneoff {
+	c := s.e.fromInfo(infos[0])
+	if c.Stopping || c.Oneoff {
 		return // stopped by a person: stays stopped
 	}
-	restart, delay, st := shouldRestart(c.Labels[LabelRestart], code, s.e.readRestart(c.Name), time.Now())
+	restart, delay, st := translate.ShouldRestart(c.Restart, code, s.e.readRestart(c.Name), time.Now())
 	if !restart {
 		return
 	}
@@ -172,13 +102,13 @@ func (s *supervisor) onExit(ctx context.Context, id string, code int) {
 	// An up holding the lock for long (waiting for this very container to
 	// become healthy) must not stall the restart: wait for it only a little.
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	unlock, err := s.e.lock(lctx, c.Labels[project.LabelProject])
+	unlock, err := s.e.lock(lctx, c.Project)
 	cancel()
 	if err == nil {
 		defer unlock()
 	}
-	if infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: id}); err != nil ||
-		len(infos) == 0 || infos[0].Labels[LabelStopping] == "true" || infos[0].Status == ctrd.TaskRunning {
+	if infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{record.LabelName: id}); err != nil ||
+		len(infos) == 0 || s.e.fromInfo(infos[0]).Stopping || infos[0].Status == ctrd.TaskRunning {
 		return
 	}
 	st.LastStart = time.Now()
@@ -191,14 +121,14 @@ func (s *supervisor) onExit(ctx context.Context, id string, code int) {
 // syncHealth runs one health monitor per running container that has a
 // health check, and stops the monitors of the others.
 func (s *supervisor) syncHealth(ctx context.Context) {
-	infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{project.LabelVersion: "berth"})
+	infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{record.LabelVersion: "berth"})
 	if err != nil {
 		return
 	}
 	want := map[string]Container{}
 	for _, info := range infos {
-		c := fromInfo(info)
-		if c.Running() && c.Labels[LabelHealthcheck] != "" {
+		c := s.e.fromInfo(info)
+		if c.Running() && c.Health != nil {
 			want[c.Name] = c
 		}
 	}
@@ -231,9 +161,8 @@ func (s *supervisor) stopAll() {
 // monitorHealth probes the container on its schedule for as long as ctx
 // lasts, recording each result for ps.
 func (e *Engine) monitorHealth(ctx context.Context, c Container) {
-	hc := healthCheckFromLabel(c.Labels[LabelHealthcheck])
-	if hc == nil {
+	if c.Health == nil {
 		return
 	}
-	_ = e.checkHealth(ctx, c.ID, *hc, c.StartedAt, func(*HealthState, HealthProbe) (bool, error) { return false, nil })
+	_ = e.checkHealth(ctx, c.ID, *c.Health, c.StartedAt, func(*HealthState, HealthProbe) (bool, error) { return false, nil })
 }

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -103,12 +104,12 @@ func projectName(c *cli.Context) (string, error) {
 
 // findContainer returns the ID of a service's replica.
 func findContainer(c *cli.Context, client *ctrd.Client, projectName, svc string, index int) (string, error) {
-	infos, err := client.ListContainers(c.Context, map[string]string{project.LabelProject: projectName, project.LabelService: svc})
+	infos, err := client.ListContainers(c.Context, map[string]string{record.LabelProject: projectName, record.LabelService: svc})
 	if err != nil {
 		return "", err
 	}
 	for _, info := range infos {
-		if info.Labels[project.LabelNumber] == fmt.Sprint(index) && !strings.EqualFold(info.Labels[project.LabelOneoff], "true") {
+		if info.Labels[record.LabelNumber] == fmt.Sprint(index) && !strings.EqualFold(info.Labels[record.LabelOneoff], "true") {
 			if info.Status != ctrd.TaskRunning {
 				return "", fmt.Errorf("service %q is not running (container %s)", svc, info.ID)
 			}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -184,7 +185,7 @@ func runImages(c *cli.Context) error {
 // imageRows lists each service's image once per container of the service,
 // or once with no container name before `up`.
 func imageRows(c *cli.Context, client *ctrd.Client, p *types.Project) ([]imageRow, error) {
-	containers, err := client.ListContainers(c.Context, map[string]string{project.LabelProject: p.Name})
+	containers, err := client.ListContainers(c.Context, map[string]string{record.LabelProject: p.Name})
 	if err != nil {
 		return nil, err
 	}
@@ -201,9 +202,9 @@ func imageRows(c *cli.Context, client *ctrd.Client, p *types.Project) ([]imageRo
 			Size: info.Size, LastTagTime: info.Created, service: name}
 		added := false
 		for _, ctr := range containers {
-			if ctr.Labels[project.LabelService] == name {
+			if ctr.Labels[record.LabelService] == name {
 				r := row
-				r.ContainerName = ctr.Labels[project.LabelContainerName]
+				r.ContainerName = ctr.Labels[record.LabelName]
 				rows = append(rows, r)
 				added = true
 			}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/internal/record"
 )
 
 func lsCommand() *cli.Command {
@@ -50,7 +50,7 @@ func runLs(c *cli.Context) error {
 	states := map[string]map[string]int{}
 	files := map[string]string{}
 	for _, info := range infos {
-		name := info.Labels[project.LabelProject]
+		name := info.Labels[record.LabelProject]
 		if name == "" {
 			continue
 		}
@@ -58,7 +58,7 @@ func runLs(c *cli.Context) error {
 			states[name] = map[string]int{}
 		}
 		states[name][stateOf(info.Status)]++
-		files[name] = info.Labels[project.LabelConfigFiles]
+		files[name] = info.Labels[record.LabelFiles]
 	}
 	rows := []lsRow{}
 	for name, st := range states {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/network"
-	"github.com/berth-dev/berth/project"
 )
 
 func networkCommand() *cli.Command {
@@ -68,7 +68,7 @@ func projectNetworks(c *cli.Context) (*network.Manager, []network.Network, strin
 	}
 	var out []network.Network
 	for _, n := range all {
-		if n.Labels[project.LabelProject] == name {
+		if n.Labels[record.LabelProject] == name {
 			out = append(out, n)
 		}
 	}

@@ -7,8 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/berth-dev/berth/project"
-	"github.com/berth-dev/berth/service"
+	"github.com/berth-dev/berth/internal/record"
 )
 
 func portCommand() *cli.Command {
@@ -42,15 +41,15 @@ func runPort(c *cli.Context) error {
 		return err
 	}
 	defer client.Close()
-	infos, err := client.ListContainers(c.Context, map[string]string{project.LabelProject: name, project.LabelService: svc})
+	infos, err := client.ListContainers(c.Context, map[string]string{record.LabelProject: name, record.LabelService: svc})
 	if err != nil {
 		return err
 	}
 	for _, info := range infos {
-		if info.Labels[project.LabelNumber] != strconv.Itoa(c.Int("index")) {
+		if info.Labels[record.LabelNumber] != strconv.Itoa(c.Int("index")) {
 			continue
 		}
-		for _, p := range publishers(info.Labels[service.LabelPorts]) {
+		for _, p := range publishers(info.Labels[record.LabelPorts]) {
 			if p.TargetPort == private && p.Protocol == c.String("protocol") {
 				fmt.Fprintf(c.App.Writer, "%s:%d\n", p.URL, p.PublishedPort)
 				return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
+	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/service"
 )
@@ -129,7 +130,7 @@ func psSelected(c *cli.Context, ctr service.Container, statuses []string) bool {
 
 func newPsRow(eng *service.Engine, projectName string, ctr service.Container) psRow {
 	row := psRow{
-		Command:      strconv.Quote(ctr.Labels[service.LabelCommand]),
+		Command:      strconv.Quote(ctr.Labels[record.LabelCommand]),
 		CreatedAt:    ctr.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 		ExitCode:     ctr.ExitCode,
 		ID:           ctr.ID,
@@ -138,9 +139,9 @@ func newPsRow(eng *service.Engine, projectName string, ctr service.Container) ps
 		LocalVolumes: "0",
 		Name:         ctr.Name,
 		Names:        ctr.Name,
-		Networks:     ctr.Labels[service.LabelNetworks],
+		Networks:     ctr.Labels[record.LabelNetworks],
 		Project:      projectName,
-		Publishers:   publishers(ctr.Labels[service.LabelPorts]),
+		Publishers:   publishers(ctr.Labels[record.LabelPorts]),
 		RunningFor:   ago(ctr.Created),
 		Service:      ctr.Service,
 		Size:         "0B",

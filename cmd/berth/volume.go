@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/volumes"
 )
 
@@ -56,7 +56,7 @@ func projectVolumes(c *cli.Context) ([]volumes.Volume, string, error) {
 	}
 	var out []volumes.Volume
 	for _, v := range all {
-		if v.Labels[project.LabelProject] == name {
+		if v.Labels[record.LabelProject] == name {
 			out = append(out, v)
 		}
 	}
@@ -108,7 +108,7 @@ func runVolumeRm(c *cli.Context) error {
 		return err
 	}
 	defer client.Close()
-	infos, err := client.ListContainers(c.Context, map[string]string{project.LabelProject: projectName})
+	infos, err := client.ListContainers(c.Context, map[string]string{record.LabelProject: projectName})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@
 package runspec
 
 import (
+	"strings"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -64,4 +65,28 @@ type ImageHealth struct {
 	StartPeriod   time.Duration `json:"StartPeriod"`
 	StartInterval time.Duration `json:"StartInterval"`
 	Retries       int           `json:"Retries"`
+}
+
+// HealthCheck is a container's effective health check, with Docker's defaults filled in.
+// berth records it with the container so that whoever watches the container later (the
+// helper, up --wait) needs no Compose file.
+type HealthCheck struct {
+	Test          []string      `json:"test"`
+	Interval      time.Duration `json:"interval"`
+	Timeout       time.Duration `json:"timeout"`
+	StartPeriod   time.Duration `json:"start_period"`
+	StartInterval time.Duration `json:"start_interval"`
+	Retries       int           `json:"retries"`
+}
+
+// Argv is the probe's command line: CMD runs as is, CMD-SHELL through /bin/sh -c, a bare
+// string (image configs) too.
+func (hc HealthCheck) Argv() []string {
+	switch hc.Test[0] {
+	case "CMD":
+		return hc.Test[1:]
+	case "CMD-SHELL":
+		return []string{"/bin/sh", "-c", strings.Join(hc.Test[1:], " ")}
+	}
+	return []string{"/bin/sh", "-c", strings.Join(hc.Test, " ")}
 }

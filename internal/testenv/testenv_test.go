@@ -18,13 +18,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/imagekit"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth-dev/berth/internal/imagekit"
 )
 
 // recordingTB stands in for a test so the skip-or-fail decision can be observed without

@@ -5,10 +5,12 @@ package netspec
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // Spec is a network as berth wants it.
@@ -184,4 +186,45 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("network %q: %w", s.Name, err)
 	}
 	return nil
+}
+
+// Diff names the first field in which want differs from have, the spec of an existing
+// network with its allocated subnets filled in, or returns "" when have satisfies want.
+// Subnets want leaves empty are allocated, so only the subnets it names are compared.
+func Diff(have, want Spec) string {
+	switch {
+	case want.Internal != have.Internal:
+		return fmt.Sprintf("internal: %v, existing network has %v", want.Internal, have.Internal)
+	case want.EnableIPv6 != have.EnableIPv6:
+		return fmt.Sprintf("enable_ipv6: %v, existing network has %v", want.EnableIPv6, have.EnableIPv6)
+	case want.MTU != have.MTU:
+		return fmt.Sprintf("mtu: %d, existing network has %d", want.MTU, have.MTU)
+	case !maps.Equal(want.Labels, have.Labels):
+		return fmt.Sprintf("labels: %v, existing network has %v", want.Labels, have.Labels)
+	}
+	for i, sn := range want.Subnets {
+		if !hasSubnet(have.Subnets, sn) {
+			return fmt.Sprintf("subnets[%d]: %s (ipam.config), existing network has %s", i, sn.Subnet, subnetList(have.Subnets))
+		}
+	}
+	return ""
+}
+
+func hasSubnet(have []Subnet, want Subnet) bool {
+	for _, sn := range have {
+		if sn.Subnet == want.Subnet &&
+			(!want.Gateway.IsValid() || want.Gateway == sn.Gateway) &&
+			want.IPRange == sn.IPRange {
+			return true
+		}
+	}
+	return false
+}
+
+func subnetList(sns []Subnet) string {
+	out := make([]string, len(sns))
+	for i, sn := range sns {
+		out[i] = sn.Subnet.String()
+	}
+	return strings.Join(out, ", ")
 }

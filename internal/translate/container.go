@@ -1,72 +1,78 @@
-package service
+package translate
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/types"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/berth-dev/berth/internal/ctrd"
-	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/internal/record"
+	"github.com/berth-dev/berth/internal/runspec"
+	"github.com/berth-dev/berth/network/netspec"
 )
 
-// berth's own labels, beside Docker Compose's: what down and the helper
-// need to stop a container without the Compose file.
-const (
-	LabelStopSignal  = "berth.stop-signal"
-	LabelStopTimeout = "berth.stop-grace-period"
-	LabelRestart     = "berth.restart"
-	LabelHealthcheck = "berth.healthcheck"
-	LabelNetworks    = "berth.networks"
-	LabelCommand     = "berth.command"
-)
+// DefaultStopGrace is Docker's default stop_grace_period.
+const DefaultStopGrace = 10 * time.Second
 
-// defaultStopGrace is Docker's default stop_grace_period.
-const defaultStopGrace = 10 * time.Second
+// Image is what the translation reads of the image a container runs.
+type Image struct {
+	Ref    string // the stored reference, e.g. docker.io/library/redis:7
+	ID     string // the config digest
+	Config ocispec.ImageConfig
+	Health *runspec.ImageHealth
+}
 
-// specInput is what one container's spec is made from.
-type specInput struct {
+// Input is what one container's spec is made from: the service, the replica, the
+// image, and what berth set up for it before (mounts, network namespace, ports).
+type Input struct {
 	Project *types.Project
 	Service types.ServiceConfig
 	Number  int
 	Name    string
-	Image   ctrd.ImageInfo
+	Image   Image
 	Hash    string
-	Deps    []Dep
+	Deps    []record.Dep
 	Mounts  []specs.Mount
-	Args    []string // filled by buildSpec
 	Oneoff  bool
+	// NetNS is the network namespace's path ("host" for the host's); Networks and
+	// Ports are what the container was attached to and published.
+	NetNS    string
+	Networks []string
+	Ports    []netspec.PortMapping
 }
 
-// buildSpec merges the image's config with the service, as Docker does,
-// and returns the container spec and the warnings for what berth ignores.
-func buildSpec(in specInput) (ctrd.ContainerSpec, []string, error) {
+// Container merges the image's config with the service, as Docker does, and returns
+// the container spec (its labels the record of it) and the warnings for what berth
+// ignores.
+func Container(in Input) (runspec.Container, []string, error) {
 	s, img := in.Service, in.Image.Config
-	args := commandLine(s, img)
+	args := CommandLine(s, img)
 	if len(args) == 0 {
-		return ctrd.ContainerSpec{}, nil, fmt.Errorf("service %q: no command: the image %s has no CMD or ENTRYPOINT and the service sets no command", s.Name, in.Image.Name)
+		return runspec.Container{}, nil, fmt.Errorf("service %q: no command: the image %s has no CMD or ENTRYPOINT and the service sets no command", s.Name, in.Image.Ref)
 	}
-	in.Args = args
-	spec := ctrd.ContainerSpec{
+	hostname := Hostname(s, in.Name)
+	spec := runspec.Container{
 		ID:         in.Name,
-		Image:      in.Image.Name,
-		Labels:     containerLabels(in),
+		Image:      in.Image.Ref,
+		Labels:     Record(in, args).Labels(),
 		Args:       args,
-		Env:        environment(img.Env, s.Environment),
+		Env:        Environment(append([]string{"HOSTNAME=" + hostname}, img.Env...), s.Environment),
 		Cwd:        firstNonEmpty(s.WorkingDir, img.WorkingDir),
 		User:       firstNonEmpty(s.User, img.User),
 		GroupAdd:   s.GroupAdd,
 		Tty:        s.Tty,
 		Stdin:      s.StdinOpen,
-		Hostname:   firstNonEmpty(s.Hostname, shortHostname(in.Name)),
+		Hostname:   hostname,
 		Domainname: s.DomainName,
 		Mounts:     in.Mounts,
+		NetNSPath:  in.NetNS,
 		Privileged: s.Privileged,
 		ReadOnly:   s.ReadOnly,
 		CapAdd:     s.CapAdd,
@@ -80,13 +86,13 @@ func buildSpec(in specInput) (ctrd.ContainerSpec, []string, error) {
 	spec.OOMScoreAdj = int(s.OomScoreAdj)
 	applyResources(&spec, s)
 	warnings := applySecurityOpts(&spec, s)
-	warnings = append(warnings, unsupported(s)...)
+	warnings = append(warnings, Unsupported(s)...)
 	return spec, warnings, nil
 }
 
-// commandLine is ENTRYPOINT + CMD with Docker's override rules: a service
+// CommandLine is ENTRYPOINT + CMD with Docker's override rules: a service
 // entrypoint drops the image's CMD unless the service sets a command too.
-func commandLine(s types.ServiceConfig, img ocispec.ImageConfig) []string {
+func CommandLine(s types.ServiceConfig, img ocispec.ImageConfig) []string {
 	entrypoint, cmd := img.Entrypoint, img.Cmd
 	if s.Entrypoint != nil {
 		entrypoint, cmd = s.Entrypoint, nil
@@ -97,9 +103,9 @@ func commandLine(s types.ServiceConfig, img ocispec.ImageConfig) []string {
 	return append(slices.Clone(entrypoint), cmd...)
 }
 
-// environment is the image's variables overridden by the service's; a
+// Environment is the image's variables overridden by the service's; a
 // variable the service leaves without a value is dropped, as Docker does.
-func environment(image []string, service types.MappingWithEquals) []string {
+func Environment(image []string, service types.MappingWithEquals) []string {
 	env := map[string]string{}
 	var order []string
 	set := func(k, v string) {
@@ -129,48 +135,49 @@ func environment(image []string, service types.MappingWithEquals) []string {
 	return out
 }
 
-func containerLabels(in specInput) map[string]string {
+// Record is what berth writes on the container: Docker Compose's labels and its own.
+func Record(in Input, args []string) record.Container {
 	s, p := in.Service, in.Project
-	labels := map[string]string{}
-	for k, v := range s.Labels {
-		labels[k] = v
-	}
-	for k, v := range s.CustomLabels {
-		labels[k] = v
-	}
-	stopSignal := firstNonEmpty(s.StopSignal, in.Image.Config.StopSignal, "SIGTERM")
-	grace := defaultStopGrace
+	user := map[string]string{}
+	maps.Copy(user, s.Labels)
+	maps.Copy(user, s.CustomLabels)
+	grace := DefaultStopGrace
 	if s.StopGracePeriod != nil {
 		grace = time.Duration(*s.StopGracePeriod)
 	}
-	for k, v := range map[string]string{
-		project.LabelProject:       p.Name,
-		project.LabelService:       s.Name,
-		project.LabelNumber:        strconv.Itoa(in.Number),
-		project.LabelOneoff:        oneoffLabel(in.Oneoff),
-		project.LabelConfigHash:    in.Hash,
-		project.LabelWorkingDir:    p.WorkingDir,
-		project.LabelConfigFiles:   strings.Join(p.ComposeFiles, ","),
-		project.LabelImage:         in.Image.ID,
-		project.LabelDependsOn:     depsLabel(in.Deps),
-		project.LabelVersion:       "berth",
-		project.LabelContainerName: in.Name,
-		LabelStopSignal:            stopSignal,
-		LabelStopTimeout:           grace.String(),
-		LabelRestart:               restartPolicy(s),
-		LabelCommand:               strings.Join(in.Args, " "),
-	} {
-		labels[k] = v
+	return record.Container{
+		Project:     p.Name,
+		Service:     s.Name,
+		Name:        in.Name,
+		Number:      in.Number,
+		Oneoff:      in.Oneoff,
+		ConfigHash:  in.Hash,
+		WorkingDir:  p.WorkingDir,
+		ConfigFiles: p.ComposeFiles,
+		ImageID:     in.Image.ID,
+		DependsOn:   in.Deps,
+		StopSignal:  firstNonEmpty(s.StopSignal, in.Image.Config.StopSignal, "SIGTERM"),
+		StopGrace:   grace,
+		Restart:     RestartPolicy(s),
+		Health:      EffectiveHealthCheck(s.HealthCheck, in.Image.Health),
+		Networks:    in.Networks,
+		Command:     strings.Join(args, " "),
+		NetNS:       in.NetNS,
+		Ports:       in.Ports,
+		User:        user,
 	}
-	return labels
 }
 
-// shortHostname keeps the default hostname within the kernel's 64 bytes.
-func shortHostname(name string) string {
-	if len(name) > 63 {
-		return name[:63]
+// Hostname is the service's hostname, else the container's name kept within the
+// kernel's 64 bytes.
+func Hostname(s types.ServiceConfig, containerName string) string {
+	if s.Hostname != "" {
+		return s.Hostname
 	}
-	return name
+	if len(containerName) > 63 {
+		return containerName[:63]
+	}
+	return containerName
 }
 
 func rlimits(ulimits map[string]*types.UlimitsConfig) []specs.POSIXRlimit {
@@ -193,7 +200,7 @@ func rlimits(ulimits map[string]*types.UlimitsConfig) []specs.POSIXRlimit {
 
 // applyResources takes limits from the service keys and from
 // deploy.resources.limits, the latter winning as in Docker Compose.
-func applyResources(spec *ctrd.ContainerSpec, s types.ServiceConfig) {
+func applyResources(spec *runspec.Container, s types.ServiceConfig) {
 	spec.MemoryLimit = int64(s.MemLimit)
 	spec.MemoryReserve = int64(s.MemReservation)
 	spec.MemorySwap = int64(s.MemSwapLimit)
@@ -225,7 +232,7 @@ func applyResources(spec *ctrd.ContainerSpec, s types.ServiceConfig) {
 }
 
 // applySecurityOpts honours the security_opt entries containerd supports.
-func applySecurityOpts(spec *ctrd.ContainerSpec, s types.ServiceConfig) []string {
+func applySecurityOpts(spec *runspec.Container, s types.ServiceConfig) []string {
 	var warnings []string
 	for _, opt := range s.SecurityOpt {
 		k, v, _ := strings.Cut(strings.Replace(opt, ":", "=", 1), "=")
@@ -242,9 +249,9 @@ func applySecurityOpts(spec *ctrd.ContainerSpec, s types.ServiceConfig) []string
 	return warnings
 }
 
-// unsupported lists what the Compose file asks for that berth cannot
+// Unsupported lists what the Compose file asks for that berth cannot
 // honour: never silently dropped.
-func unsupported(s types.ServiceConfig) []string {
+func Unsupported(s types.ServiceConfig) []string {
 	var keys []string
 	check := func(set bool, key string) {
 		if set {
@@ -283,12 +290,4 @@ func firstNonEmpty(values ...string) string {
 		}
 	}
 	return ""
-}
-
-// oneoffLabel is Docker Compose's spelling of the oneoff label.
-func oneoffLabel(oneoff bool) string {
-	if oneoff {
-		return "True"
-	}
-	return "False"
 }
