@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 TOOLS := $(CURDIR)/bin/tools
 
-.PHONY: all build test unit e2e lint runtime demo bench soak clean fuzz
+.PHONY: all build test unit race e2e lint runtime demo bench soak clean fuzz
 
 all: build
 
@@ -18,14 +18,21 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/berth-logger ./cmd/berth-logger
 
 # The whole suite: set-up of the runtime (installs and starts containerd when
-# missing), vet, unit and end-to-end tests. In CI (CI=true) an end-to-end test
-# that cannot reach containerd fails instead of skipping.
-test: runtime build
-	$(GO) vet ./...
+# missing), the lint bar (gofmt, vet, staticcheck, package layering), the unit
+# tests under the race detector, then every test against the real containerd.
+# In CI (CI=true) an end-to-end test that cannot reach containerd fails instead
+# of skipping.
+test: runtime build lint race
 	$(GO) test -count=1 -p 1 -timeout 40m ./...
 
+# Unit tests only: -short skips every end-to-end test, so this touches no daemon
+# and needs no root.
 unit:
 	$(GO) test -count=1 -short ./...
+
+# The unit tests under the race detector (end-to-end tests skip under -short).
+race:
+	$(GO) test -count=1 -short -race ./...
 
 runtime:
 	bash scripts/install-runtime.sh

@@ -6,16 +6,22 @@ mod=$(go list -m)
 fail=0
 # package → the internal packages it may import (besides itself)
 declare -A allowed=(
-  [project]=""
-  [network]=""
-  [network/dns]="network"
+  [project]="internal/record internal/runspec network/netspec"
+  [network/netspec]=""
+  [internal/runspec]=""
+  [internal/record]="internal/runspec network/netspec"
+  [internal/atomicfile]=""
+  [internal/translate]="project internal/record internal/runspec network/netspec"
+  [internal/helper]="internal/daemon network/dns network network/netspec"
+  [network]="network/netspec"
+  [network/dns]="network network/netspec"
   [volumes]=""
   [internal/progress]=""
   [internal/logs]=""
   [internal/daemon]=""
   [internal/imagekit]=""
   [internal/build]=""
-  [internal/ctrd]="internal/progress"
+  [internal/ctrd]="internal/progress internal/runspec"
   [cmd/berth-logger]="internal/logs"
 )
 for pkg in "${!allowed[@]}"; do

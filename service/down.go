@@ -157,11 +157,11 @@ func (r *downRunner) removeContainer(ctx context.Context, c Container) error {
 // about as long as a network's removal. Should a removal fail, the next up
 // starts the helper again for the network that is left.
 func (r *downRunner) stopHelperEarly(ctx context.Context) {
-	if r.e.StopHelper == nil || !r.lastNetworksIdle() {
+	if r.e.Helper == nil || !r.lastNetworksIdle() {
 		return
 	}
 	r.helperDone = make(chan error, 1)
-	go func() { r.helperDone <- r.e.StopHelper(context.WithoutCancel(ctx)) }()
+	go func() { r.helperDone <- r.e.Helper.Stop(context.WithoutCancel(ctx)) }()
 }
 
 // lastNetworksIdle reports whether the networks being removed are all the
@@ -191,14 +191,14 @@ func (r *downRunner) helperStopped() error {
 // stopIdleHelper stops berth's helper once no network is left for it to
 // serve, so that down leaves nothing running and nothing on disk.
 func (e *Engine) stopIdleHelper(ctx context.Context) error {
-	if e.StopHelper == nil {
+	if e.Helper == nil {
 		return nil
 	}
 	nets, err := e.Networks.List()
 	if err != nil || len(nets) > 0 {
 		return err
 	}
-	return e.StopHelper(ctx)
+	return e.Helper.Stop(ctx)
 }
 
 // detachStale releases attachments whose container is gone: what a berth

@@ -50,6 +50,12 @@ type Networks interface {
 	Detach(ctx context.Context, nsPath string, req network.AttachRequest) error
 }
 
+// Helper is berth's on-demand helper process; internal/helper implements it.
+type Helper interface {
+	Ensure(ctx context.Context, networks ...string) error
+	Stop(ctx context.Context) error
+}
+
 // Engine reconciles projects with containerd, the networks and the volumes.
 type Engine struct {
 	Runtime  Runtime
@@ -70,12 +76,10 @@ type Engine struct {
 	// LoggerErr says why there is no Logger; starting a container fails
 	// with it.
 	LoggerErr error
-	// EnsureHelper, when set, makes sure berth's helper (DNS, health
-	// checks, restart policies) runs and serves the named networks.
-	EnsureHelper func(ctx context.Context, networks ...string) error
-	// StopHelper stops the helper and removes its files; down calls it when
-	// the last network is gone.
-	StopHelper func(ctx context.Context) error
+	// Helper, when set, is berth's helper process (DNS, health checks,
+	// restart policies): up makes sure it serves the project's networks,
+	// down stops it when the last network is gone.
+	Helper Helper
 	// Builder builds images of services with build:.
 	Builder Builder
 }

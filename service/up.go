@@ -193,10 +193,10 @@ func existingNetworks(d Desired, o Observed) []string {
 }
 
 func (e *Engine) ensureHelper(ctx context.Context, networks ...string) error {
-	if e.EnsureHelper == nil || len(networks) == 0 {
+	if e.Helper == nil || len(networks) == 0 {
 		return nil
 	}
-	if err := e.EnsureHelper(ctx, networks...); err != nil {
+	if err := e.Helper.Ensure(ctx, networks...); err != nil {
 		return fmt.Errorf("start berth's helper (DNS): %w", err)
 	}
 	return nil

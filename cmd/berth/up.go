@@ -286,18 +286,17 @@ func newEngineWith(c *cli.Context, client *ctrd.Client) (*service.Engine, func()
 	// only starting a container needs the logger: ps and down work without
 	logger, loggerErr := findLogger()
 	eng := &service.Engine{
-		Logger:       logger,
-		LoggerErr:    loggerErr,
-		EnsureHelper: ensureHelper(c),
-		StopHelper:   stopHelper(c),
-		Runtime:      client,
-		Networks:     nets,
-		Volumes:      volumes.NewManager(dataRoot),
-		DataRoot:     dataRoot,
-		Namespace:    client.Namespace(),
-		Progress:     disp,
-		Builder:      newBuilder(c),
-		Warn:         func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
+		Logger:    logger,
+		LoggerErr: loggerErr,
+		Helper:    newHelper(c),
+		Runtime:   client,
+		Networks:  nets,
+		Volumes:   volumes.NewManager(dataRoot),
+		DataRoot:  dataRoot,
+		Namespace: client.Namespace(),
+		Progress:  disp,
+		Builder:   newBuilder(c),
+		Warn:      func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
 	}
 	return eng, func() { disp.Stop(); client.Close() }, nil
 }

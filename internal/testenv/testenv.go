@@ -41,6 +41,7 @@ func ContainerdAddress() string {
 // rules all need it.
 func RequireRoot(t testing.TB) {
 	t.Helper()
+	skipShort(t)
 	if os.Geteuid() != 0 {
 		skipOrFail(t, "test needs root (euid is %d)", os.Geteuid())
 	}
@@ -51,6 +52,7 @@ func RequireRoot(t testing.TB) {
 // containerd client belongs to internal/ctrd alone.
 func RequireContainerd(t testing.TB, address string) {
 	t.Helper()
+	skipShort(t)
 	if address == "" {
 		address = ContainerdAddress()
 	}
@@ -92,4 +94,13 @@ func skipOrFail(t testing.TB, format string, args ...any) {
 		return
 	}
 	t.Skip(msg)
+}
+
+// skipShort skips an end-to-end test under go test -short, even in CI: -short is the
+// promise of a run that touches no daemon and needs no root.
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped under -short")
+	}
 }
