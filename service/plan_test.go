@@ -1,10 +1,15 @@
 package service
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/types"
+
 	"github.com/berth-dev/berth/internal/record"
+	"github.com/berth-dev/berth/internal/translate"
+	"github.com/berth-dev/berth/network/netspec"
 )
 
 func svc(name string, deps ...Dep) DesiredService {
@@ -287,5 +292,98 @@ func TestPlanDown(t *testing.T) {
 `
 	if got := plan.String(); strings.TrimSpace(got) != strings.TrimSpace(want) {
 		t.Errorf("plan:\n%s\nwant:\n%s", got, strings.TrimSpace(want))
+	}
+}
+
+// onNetwork marks a container as attached to networks, as its record says.
+func onNetwork(c Container, nets ...string) Container {
+	c.Networks = nets
+	return c
+}
+
+func TestPlanUpChangedResources(t *testing.T) {
+	subnet := func(s string) *netspec.Spec {
+		return &netspec.Spec{Name: "p_back", Labels: map[string]string{record.LabelHash: "new"},
+			Subnets: []netspec.Subnet{{Subnet: netip.MustParsePrefix(s)}}}
+	}
+	api, web := svc("api"), svc("web")
+	api.Networks, web.Networks = []string{"p_back"}, []string{"p_default"}
+	api.Volumes = []string{"p_data"}
+	d := Desired{Project: "p", Services: []DesiredService{api, web}, AllServices: []string{"api", "web"},
+		Networks: []Resource{{Name: "p_back", Hash: "new", Network: subnet("10.9.2.0/24")}, {Name: "p_default"}},
+		Volumes:  []Resource{{Name: "p_data", Hash: "vol", Volume: &translate.Volume{Name: "p_data"}}}}
+	observed := func(netHash, volHash string) Observed {
+		return Observed{
+			Containers:     []Container{onNetwork(running("api", 1, "h-api"), "p_back"), onNetwork(running("web", 1, "h-web"), "p_default")},
+			Networks:       map[string]bool{"p_back": true, "p_default": true},
+			Volumes:        map[string]bool{"p_data": true},
+			NetworkRecords: map[string]record.Resource{"p_back": {Hash: netHash}},
+			VolumeRecords:  map[string]record.Resource{"p_data": {Hash: volHash, User: map[string]string{"purpose": "old"}}},
+			NetworkSpecs:   map[string]netspec.Spec{"p_back": *subnet("10.9.1.0/24")},
+		}
+	}
+	t.Run("changed network recreated with its containers", func(t *testing.T) {
+		plan, err := PlanUp(d, observed("old", "vol"), UpOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertPlan(t, plan, `
+[] -> #1 container:p-api-1 remove (network p_back recreated)
+[#1] -> #2 network:p_back recreate (config changed: subnets[0]: 10.9.2.0/24 (ipam.config), existing network has 10.9.1.0/24)
+[#2] -> #3 container:p-api-1 create (network p_back recreated)
+[#3] -> #4 container:p-api-1 start
+`)
+	})
+	t.Run("network without a recorded hash is kept", func(t *testing.T) {
+		plan, err := PlanUp(d, observed("", "vol"), UpOptions{})
+		if err != nil || !plan.Empty() {
+			t.Fatalf("plan %v, err %v", plan, err)
+		}
+	})
+	t.Run("changed volume refused without --yes", func(t *testing.T) {
+		_, err := PlanUp(d, observed("new", "other"), UpOptions{})
+		if err == nil || !strings.Contains(err.Error(), `volume "p_data" exists with a different definition (labels)`) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("changed volume recreated with --yes", func(t *testing.T) {
+		plan, err := PlanUp(d, observed("new", "other"), UpOptions{Yes: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertPlan(t, plan, `
+[] -> #1 container:p-api-1 remove (volume p_data recreated)
+[#1] -> #2 volume:p_data recreate (config changed)
+[#2] -> #3 container:p-api-1 create (volume p_data recreated)
+[#3] -> #4 container:p-api-1 start
+`)
+	})
+	t.Run("a container of a service up leaves alone is not displaced", func(t *testing.T) {
+		only := d
+		only.Services = []DesiredService{web}
+		_, err := PlanUp(only, observed("old", "vol"), UpOptions{})
+		if err == nil || !strings.Contains(err.Error(), `container p-api-1 of service "api" uses it`) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestPlanRunCreatesOnlyWhatTheOneOffUses(t *testing.T) {
+	api := svc("api")
+	api.Volumes = []string{"p_data"}
+	d := Desired{Project: "p", Services: []DesiredService{api, svc("web")},
+		Networks: []Resource{{Name: "p_default", Network: &netspec.Spec{Name: "p_default"}}, {Name: "p_other", Network: &netspec.Spec{Name: "p_other"}}},
+		Volumes:  []Resource{{Name: "p_data", Volume: &translate.Volume{Name: "p_data"}}, {Name: "p_unused", Volume: &translate.Volume{Name: "p_unused"}}}}
+	plan, err := PlanRun(d, Observed{}, types.ServiceConfig{Name: "api"}, "p-api-run-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertPlan(t, plan, `
+[] -> #1 network:p_default create (missing)
+[] -> #2 volume:p_data create (missing)
+[#1 #2] -> #3 container:p-api-run-1 create (one-off)
+`)
+	if op := plan.Ops[2]; op.Desired == nil || op.Desired.Name != "api" || op.Number != 1 {
+		t.Errorf("the one-off's op carries %+v", op.Desired)
 	}
 }

@@ -124,7 +124,10 @@ func (p *upPlanner) networkOp(r Resource) error {
 	}
 	reason := "config changed"
 	if have, ok := p.o.NetworkSpecs[r.Name]; ok {
-		if diff := netspec.Diff(have, *r.Network); diff != "" {
+		want := *r.Network
+		// the hashes differ by definition: name what else does
+		have.Labels, want.Labels = withoutHash(have.Labels), withoutHash(want.Labels)
+		if diff := netspec.Diff(have, want); diff != "" {
 			reason = "config changed: " + diff
 		}
 	}
@@ -137,6 +140,12 @@ func (p *upPlanner) networkOp(r Resource) error {
 	op := p.plan.add(&Op{Kind: OpRecreate, Resource: ResNetwork, Name: r.Name, Reason: reason, Network: r.Network, Deps: removed})
 	p.resources[r.Name] = op.ID
 	return nil
+}
+
+func withoutHash(labels map[string]string) map[string]string {
+	out := maps.Clone(labels)
+	delete(out, record.LabelHash)
+	return out
 }
 
 func (p *upPlanner) volumeOp(r Resource) error {
