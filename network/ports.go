@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // portKey identifies a published host port. The host address is left out on purpose:
@@ -141,7 +143,7 @@ func reservePorts(ports []PortMapping, owner string) ([]PortMapping, error) {
 		return nil, err
 	}
 	for _, p := range resolved {
-		if err := os.WriteFile(reservationFile(p), []byte(owner), 0o644); err != nil {
+		if err := atomicfile.WriteFile(reservationFile(p), []byte(owner), 0o644); err != nil {
 			releasePorts(resolved, owner)
 			return nil, fmt.Errorf("reserve host port %d/%s: %w", p.HostPort, p.Protocol, err)
 		}
