@@ -15,6 +15,8 @@ declare -A allowed=(
   [internal/daemon]=""
   [internal/imagekit]=""
   [internal/build]=""
+  [internal/watch]=""
+  [internal/fscopy]=""
   [internal/ctrd]="internal/progress"
   [cmd/berth-logger]="internal/logs"
 )
