@@ -167,3 +167,74 @@ services:
 		t.Errorf("refused commands left containers: %v", got)
 	}
 }
+
+const rebuildStack = `
+name: rbld
+services:
+  web:
+    build: ./app
+    develop:
+      watch:
+        - path: ./app
+          action: rebuild
+  dependent:
+    image: berth-test/busybox:1
+    command: ` + idle + `
+    depends_on: [web]
+  other:
+    image: berth-test/busybox:1
+    command: ` + idle + `
+`
+
+const rebuildDockerfile = `FROM berth-test/busybox:1
+COPY msg.txt /msg.txt
+CMD ["sh", "-c", "cat /msg.txt; trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+`
+
+// TestE2EUpWatchRebuild: up --watch rebuilds a service after a change in its
+// build context, recreates it alone when the image changed, follows the new
+// container's output, keeps the old container when the build fails and
+// retries on the next change.
+func TestE2EUpWatchRebuild(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", rebuildStack)
+	e.writeFile("app/Dockerfile", rebuildDockerfile)
+	e.writeFile("app/msg.txt", "message v1\n")
+
+	var out, errOut lockedBuffer
+	stop := e.backgroundBerth(&out, &errOut, "up", "--watch")
+	waitOutput(t, &out, "Watching", 1)
+	waitOutput(t, &out, "message v1", 1)
+	web, dependent, other := e.createdOf("web"), e.createdOf("dependent"), e.createdOf("other")
+
+	e.writeFile("app/msg.txt", "message v2\n")
+	waitOutput(t, &out, `Rebuilt "web": new image, service recreated`, 1)
+	waitOutput(t, &out, "message v2", 1) // the new container's output is followed
+	if e.createdOf("web") == web {
+		t.Error("web was not recreated after its image changed")
+	}
+	if e.createdOf("other") != other || e.createdOf("dependent") != dependent {
+		t.Error("a rebuild of web recreated another service")
+	}
+	web = e.createdOf("web")
+
+	// a failed build keeps the running container; the next change retries
+	e.writeFile("app/Dockerfile", "FROM berth-test/busybox:1\nRUN exit 3\n")
+	waitOutput(t, &errOut, `rebuild of "web" failed`, 1)
+	if e.createdOf("web") != web || e.tasks()["rbld-web-1"] == 0 {
+		t.Error("a failed rebuild touched the running web container")
+	}
+	e.writeFile("app/Dockerfile", rebuildDockerfile)
+	waitOutput(t, &out, `Rebuilt "web"`, 2)
+
+	if code := stop(); code != 130 {
+		t.Errorf("up --watch exited %d after Ctrl-C; want 130\nstderr:\n%s", code, errOut.String())
+	}
+	if running := e.tasks(); len(running) != 0 {
+		t.Errorf("Ctrl-C left containers running: %v", running)
+	}
+	e.mustBerth("down", "--rmi", "local")
+	e.mustBerth("builder", "prune", "-a")
+	e.mustBerth("builder", "stop")
+	e.assertNoLeakSoon(before)
+}

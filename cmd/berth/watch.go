@@ -4,6 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/urfave/cli/v2"
@@ -174,6 +181,8 @@ func refuseWatch(c *cli.Context) error {
 		return usageErr{fmt.Errorf("--no-build and --watch are incompatible")}
 	case c.Bool(flagDryRun):
 		return usageErr{fmt.Errorf("--dry-run cannot be combined with --watch")}
+	case c.Bool("abort-on-container-exit") || c.Bool("abort-on-container-failure") || c.String("exit-code-from") != "":
+		return usageErr{fmt.Errorf("--abort-on-container-exit, --abort-on-container-failure and --exit-code-from cannot be combined with --watch: the watch outlives the containers")}
 	}
 	return nil
 }
@@ -191,8 +200,73 @@ func attachWatching(c *cli.Context, eng *service.Engine, projectName string, opt
 			fmt.Fprintln(c.App.ErrWriter, "watch stopped:", err)
 		}
 	}()
-	code, err := attach(c, eng, projectName, opts)
+	code, err := followWatching(c, eng, projectName, opts)
 	cancel()
 	<-stopped
 	return code, err
+}
+
+// followed is a container whose output up --watch prints.
+type followed struct {
+	id      string
+	running bool
+	stop    context.CancelFunc
+}
+
+// followWatching is attached up while watching: the output of the attached
+// services' containers, those a rebuild recreates included, until Ctrl-C
+// stops the project (twice: kills it). Exited containers do not end it: the
+// next change may bring them back.
+func followWatching(c *cli.Context, eng *service.Engine, projectName string, opts attachOptions) (int, error) {
+	interrupts := make(chan os.Signal, 2)
+	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(interrupts)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Context))
+	defer cancel()
+	var out sync.Mutex
+	seen := map[string]*followed{} // by container name
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for first := true; ; first = false {
+		cs, err := eng.Containers(ctx, projectName)
+		if err != nil {
+			return 1, err
+		}
+		var started []string
+		for _, ctr := range cs {
+			if ctr.Oneoff || !slices.Contains(opts.services, ctr.Service) {
+				continue
+			}
+			f := seen[ctr.Name]
+			if f != nil && f.id == ctr.ID {
+				if f.running && !ctr.Running() {
+					out.Lock()
+					fmt.Fprintf(c.App.Writer, "%s exited with code %d\n", prefixName(ctr), ctr.ExitCode)
+					out.Unlock()
+				}
+				f.running = ctr.Running()
+				continue
+			}
+			if f != nil {
+				f.stop() // replaced: its successor writes the same log
+			}
+			since := ctr.Created
+			if first {
+				since = opts.since
+			}
+			fctx, stop := context.WithCancel(ctx)
+			followAll(fctx, c, eng, []service.Container{ctr}, since, &out)
+			seen[ctr.Name] = &followed{id: ctr.ID, running: ctr.Running(), stop: stop}
+			started = append(started, ctr.Name)
+		}
+		if first && len(started) > 0 {
+			fmt.Fprintf(c.App.ErrWriter, "Attaching to %s\n", strings.Join(started, ", "))
+		}
+		select {
+		case <-c.Context.Done():
+			fmt.Fprintln(c.App.ErrWriter, "Gracefully stopping... (press Ctrl+C again to force)")
+			return 130, stopProject(c, eng, projectName, opts.timeout, interrupts)
+		case <-tick.C:
+		}
+	}
 }
