@@ -238,3 +238,31 @@ func TestE2EUpWatchRebuild(t *testing.T) {
 	e.mustBerth("builder", "stop")
 	e.assertNoLeakSoon(before)
 }
+
+// TestE2EUpWatchCtrlC: the first Ctrl-C of up --watch stops the project
+// gracefully; it is not taken for the second one, which kills.
+func TestE2EUpWatchCtrlC(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", watchStack)
+	e.writeFile("static/keep.txt", "kept")
+	e.writeFile("conf/app.conf", "v1")
+	cmd := e.command("up", "--watch")
+	var out, errOut lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitOutput(t, &out, "Watching", 1)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("up --watch exited %d (%v) after Ctrl-C; want 130", code, err)
+	}
+	if s := errOut.String(); !strings.Contains(s, "Stopped") || strings.Contains(s, "Kill") {
+		t.Errorf("one Ctrl-C: want the containers stopped, not killed:\n%s", s)
+	}
+	e.mustBerth("down", "-v")
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+}

@@ -218,9 +218,6 @@ type followed struct {
 // stops the project (twice: kills it). Exited containers do not end it: the
 // next change may bring them back.
 func followWatching(c *cli.Context, eng *service.Engine, projectName string, opts attachOptions) (int, error) {
-	interrupts := make(chan os.Signal, 2)
-	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(interrupts)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Context))
 	defer cancel()
 	var out sync.Mutex
@@ -264,6 +261,11 @@ func followWatching(c *cli.Context, eng *service.Engine, projectName string, opt
 		}
 		select {
 		case <-c.Context.Done():
+			// listen only now: the Ctrl-C that got here must not count as
+			// the second one, which kills
+			interrupts := make(chan os.Signal, 2)
+			signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(interrupts)
 			fmt.Fprintln(c.App.ErrWriter, "Gracefully stopping... (press Ctrl+C again to force)")
 			return 130, stopProject(c, eng, projectName, opts.timeout, interrupts)
 		case <-tick.C:
