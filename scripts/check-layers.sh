@@ -22,6 +22,8 @@ declare -A allowed=(
   [internal/imagekit]=""
   [internal/build]="internal/atomicfile"
   [internal/ctrd]="internal/progress internal/runspec"
+  [internal/watch]=""
+  [internal/fscopy]=""
   [cmd/berth-logger]="internal/logs"
 )
 for pkg in "${!allowed[@]}"; do
@@ -29,7 +31,8 @@ for pkg in "${!allowed[@]}"; do
   for dep in $(go list -deps "./$pkg" | grep "^$mod/" || true); do
     rel=${dep#"$mod/"}
     [ "$rel" = "$pkg" ] && continue
-    if ! grep -qw -- "$rel" <<<"${allowed[$pkg]}"; then
+    # exact entries: "network" must not pass where only "network/netspec" is allowed
+    if [[ " ${allowed[$pkg]} " != *" $rel "* ]]; then
       echo "layering: $pkg must not import $rel"; fail=1
     fi
   done

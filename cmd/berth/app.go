@@ -55,6 +55,7 @@ func commands() []*cli.Command {
 	cmds := []*cli.Command{
 		configCommand(),
 		upCommand(),
+		watchCommand(),
 		downCommand(),
 		execCommand(),
 		attachCommand(),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/internal/watch"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/service"
@@ -43,7 +44,8 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "wait for services to be running|healthy; implies detached mode"},
 			&cli.IntFlag{Name: "wait-timeout", Usage: "maximum duration in `SECONDS` to wait for the project to be running|healthy"},
 			&cli.StringSliceFlag{Name: "scale", Usage: "scale SERVICE to NUM instances (`SERVICE=NUM`); overrides the scale setting in the Compose file"},
-		}, attachFlags()...),
+			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "watch the develop.watch paths and sync, restart or rebuild on change (see 'berth watch')"},
+		}, append(attachFlags(), watchFlags()...)...),
 		Action: runUp,
 	}
 }
@@ -66,6 +68,9 @@ func runUp(c *cli.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(secs)*time.Second)
 		defer cancel()
 	}
+	if err := refuseWatch(c); err != nil {
+		return err
+	}
 	attached := !c.Bool("detach") && !req.Wait && !req.DryRun
 	var aopts attachOptions
 	if attached {
@@ -76,11 +81,21 @@ func runUp(c *cli.Context) error {
 	} else if c.String("exit-code-from") != "" || c.Bool("abort-on-container-exit") {
 		return usageErr{fmt.Errorf("--exit-code-from and --abort-on-container-exit need attached mode: drop -d/--wait")}
 	}
-	eng, done, err := newEngine(c)
+	client, err := connect(c)
+	if err != nil {
+		return err
+	}
+	eng, done, err := newEngineWith(c, client)
 	if err != nil {
 		return err
 	}
 	defer done()
+	var w *watch.Watcher
+	if c.Bool("watch") {
+		if w, _, err = newWatch(c, eng, client, p, opts.Services); err != nil {
+			return err
+		}
+	}
 	plan, err := eng.Up(ctx, p, req)
 	if req.DryRun && plan != nil {
 		printPlan(c, plan)
@@ -92,7 +107,13 @@ func runUp(c *cli.Context) error {
 	if d, ok := eng.Progress.(progress.Display); ok {
 		d.Stop()
 	}
-	code, err := attach(c, eng, p.Name, aopts)
+	var code int
+	if w != nil {
+		plainProgress(c, eng)
+		code, err = attachWatching(c, eng, p.Name, aopts, w)
+	} else {
+		code, err = attach(c, eng, p.Name, aopts)
+	}
 	if err != nil {
 		return err
 	}

@@ -275,7 +275,6 @@ func Unsupported(s types.ServiceConfig) []string {
 	check(s.Logging != nil && s.Logging.Driver != "" && s.Logging.Driver != "json-file" && s.Logging.Driver != "local", "logging.driver")
 	check(len(s.PostStart) > 0, "post_start")
 	check(len(s.PreStop) > 0, "pre_stop")
-	check(s.Develop != nil, "develop")
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = fmt.Sprintf("service %q: %s is not supported by berth yet and is ignored", s.Name, k)
