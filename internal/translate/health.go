@@ -42,7 +42,7 @@ func EffectiveHealthCheck(s *types.HealthCheckConfig, image *runspec.ImageHealth
 		setDurPtr(&hc.Timeout, s.Timeout)
 		setDurPtr(&hc.StartPeriod, s.StartPeriod)
 		setDurPtr(&hc.StartInterval, s.StartInterval)
-		if s.Retries != nil {
+		if s.Retries != nil && *s.Retries > 0 { // 0 inherits, as Docker
 			hc.Retries = int(*s.Retries)
 		}
 	}

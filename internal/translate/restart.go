@@ -27,8 +27,10 @@ func RestartPolicy(s types.ServiceConfig) string {
 	}
 	rp := s.Deploy.RestartPolicy
 	switch rp.Condition {
-	case "none":
+	case "none", "no":
 		return "no"
+	case "unless-stopped":
+		return "unless-stopped"
 	case "on-failure":
 		if rp.MaxAttempts != nil {
 			return "on-failure:" + strconv.FormatUint(*rp.MaxAttempts, 10)
