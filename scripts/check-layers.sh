@@ -24,6 +24,9 @@ declare -A allowed=(
   [internal/ctrd]="internal/progress internal/runspec"
   [internal/watch]=""
   [internal/fscopy]=""
+  [internal/procfs]=""
+  [service/supervise]="service/plan project internal/record internal/translate internal/runspec network/netspec internal/progress internal/atomicfile internal/ctrd"
+  [service/plan]="project internal/record internal/translate internal/runspec network/netspec internal/progress"
   [cmd/berth-logger]="internal/logs"
 )
 for pkg in "${!allowed[@]}"; do

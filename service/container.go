@@ -290,10 +290,8 @@ func (e *Engine) startContainer(ctx context.Context, name string) error {
 	if err := os.MkdirAll(e.containerDir(name), 0o700); err != nil {
 		return err
 	}
-	for _, f := range []string{e.restartFile(name), e.healthFile(name)} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+	if err := e.supervisionFiles().Reset(name); err != nil {
+		return err
 	}
 	// a person's start lifts an earlier stop
 	if err := e.updateState(name, func(st *runState) { st.Stopping = false }); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service/plan"
 )
 
 // DownRequest is `down` with its flags.
@@ -54,25 +55,25 @@ func (e *Engine) Down(ctx context.Context, projectName string, req DownRequest) 
 	if req.Project != nil {
 		opts.Services = append(req.Project.ServiceNames(), req.Project.DisabledServiceNames()...)
 	}
-	plan := PlanDown(observed, opts)
+	pl := plan.PlanDown(observed, opts)
 	if req.DryRun {
-		return plan, nil
+		return pl, nil
 	}
-	r := newDownRunner(e, observed, req.Timeout, plan)
+	r := newDownRunner(e, observed, req.Timeout, pl)
 	// every op at once: the bound on the work is the runner's slots
-	err = Execute(ctx, plan, r, len(plan.Ops), e.Progress)
+	err = plan.Execute(ctx, pl, r, len(pl.Ops), e.Progress)
 	if err := errors.Join(err, r.helperStopped()); err != nil {
-		return plan, err
+		return pl, err
 	}
 	if err := e.sweep(ctx, projectName); err != nil {
-		return plan, err
+		return pl, err
 	}
 	if r.helperDone == nil {
 		if err := e.stopIdleHelper(ctx); err != nil {
-			return plan, err
+			return pl, err
 		}
 	}
-	return plan, e.removeImages(ctx, req.Project, req.RemoveImages)
+	return pl, e.removeImages(ctx, req.Project, req.RemoveImages)
 }
 
 func (e *Engine) removeImages(ctx context.Context, p *types.Project, mode string) error {
@@ -111,11 +112,11 @@ type downRunner struct {
 	helperDone chan error
 }
 
-func newDownRunner(e *Engine, observed Observed, timeout *time.Duration, plan *Plan) *downRunner {
+func newDownRunner(e *Engine, observed Observed, timeout *time.Duration, pl *Plan) *downRunner {
 	r := &downRunner{e: e, observed: observed, timeout: timeout,
 		slots: newSlots(e.parallel()), removing: map[string]bool{}}
-	for _, op := range plan.Ops {
-		if op.Resource == ResNetwork {
+	for _, op := range pl.Ops {
+		if op.Resource == plan.ResNetwork {
 			r.removing[op.Name] = true
 		}
 	}
@@ -124,20 +125,20 @@ func newDownRunner(e *Engine, observed Observed, timeout *time.Duration, plan *P
 
 func (r *downRunner) Run(ctx context.Context, op *Op) error {
 	switch op.Resource {
-	case ResContainer:
+	case plan.ResContainer:
 		for _, c := range r.observed.Containers {
 			if c.Name == op.Name {
 				return r.removeContainer(ctx, c)
 			}
 		}
 		return nil
-	case ResNetwork:
+	case plan.ResNetwork:
 		if err := r.e.detachStale(ctx, op.Name); err != nil {
 			return err
 		}
 		r.helperOnce.Do(func() { r.stopHelperEarly(ctx) })
 		return r.e.Networks.Remove(ctx, op.Name)
-	case ResVolume:
+	case plan.ResVolume:
 		return r.e.Volumes.Remove(op.Name)
 	}
 	return fmt.Errorf("unknown operation %s", op)

@@ -10,6 +10,7 @@ import (
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/service/plan"
 	"github.com/berth-dev/berth/volumes"
 )
 
@@ -169,7 +170,7 @@ func (e *Engine) ServiceContainer(ctx context.Context, projectName, service stri
 		return Container{}, fmt.Errorf("no such service: %s: project %q has no containers: is it up?", service, projectName)
 	}
 	sort.Strings(services)
-	return Container{}, fmt.Errorf("no such service: %s (the project's services: %s)", service, joinNames(services))
+	return Container{}, fmt.Errorf("no such service: %s (the project's services: %s)", service, plan.JoinNames(services))
 }
 
 // Exec runs a process in a running replica of a service and returns its exit code.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service/plan"
 )
 
 // RunRequest is `run` with its flags.
@@ -178,15 +179,15 @@ func (e *Engine) createOneoff(ctx context.Context, p *types.Project, s types.Ser
 	if err != nil {
 		return err
 	}
-	plan, err := PlanRun(desired, observed, s, name)
+	pl, err := plan.PlanRun(desired, observed, s, name)
 	if err != nil {
 		return err
 	}
-	for _, w := range plan.Warnings {
+	for _, w := range pl.Warnings {
 		e.warn(w)
 	}
 	r := &upRunner{e: e, p: &one, g: g, images: images, observed: observed, oneoff: true, slots: newSlots(e.parallel())}
-	return Execute(ctx, plan, r, len(plan.Ops), nil)
+	return plan.Execute(ctx, pl, r, len(pl.Ops), nil)
 }
 
 // NewOneoffName names a one-off container: <project>-<service>-run-<id>.

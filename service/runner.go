@@ -12,6 +12,8 @@ import (
 	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/internal/translate"
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service/plan"
+	"github.com/berth-dev/berth/service/supervise"
 	"github.com/berth-dev/berth/volumes"
 )
 
@@ -29,13 +31,13 @@ type upRunner struct {
 
 func (r *upRunner) Run(ctx context.Context, op *Op) error {
 	switch {
-	case op.Resource == ResNetwork:
+	case op.Resource == plan.ResNetwork:
 		return r.slots.do(ctx, func() error { return r.createNetwork(ctx, op) })
-	case op.Resource == ResVolume:
+	case op.Resource == plan.ResVolume:
 		return r.slots.do(ctx, func() error { return r.createVolume(op) })
-	case op.Kind == OpCreate:
+	case op.Kind == plan.OpCreate:
 		return r.slots.do(ctx, func() error { return r.createContainer(ctx, op) })
-	case op.Kind == OpRecreate:
+	case op.Kind == plan.OpRecreate:
 		if err := r.e.stopForRemoval(ctx, *op.Old, r.timeout); err != nil {
 			return err
 		}
@@ -45,15 +47,15 @@ func (r *upRunner) Run(ctx context.Context, op *Op) error {
 			}
 			return r.createContainer(ctx, op)
 		})
-	case op.Kind == OpStart:
+	case op.Kind == plan.OpStart:
 		return r.slots.do(ctx, func() error { return r.e.startContainer(ctx, op.Name) })
-	case op.Kind == OpRemove:
+	case op.Kind == plan.OpRemove:
 		if err := r.e.stopForRemoval(ctx, *op.Old, r.timeout); err != nil {
 			return err
 		}
 		// a container displaced by a recreated volume keeps none of its anonymous ones
 		return r.slots.do(ctx, func() error { return r.e.deleteStopped(ctx, *op.Old, false) })
-	case op.Kind == OpWaitHealthy, op.Kind == OpWaitCompleted, op.Kind == OpWaitRunning:
+	case op.Kind == plan.OpWaitHealthy, op.Kind == plan.OpWaitCompleted, op.Kind == plan.OpWaitRunning:
 		return r.e.waitService(ctx, r.p.Name, op.Service, op.Kind)
 	}
 	return fmt.Errorf("unknown operation %s", op)
@@ -62,7 +64,7 @@ func (r *upRunner) Run(ctx context.Context, op *Op) error {
 // createNetwork creates a project network, or recreates one whose definition
 // changed (its containers were removed before, by the plan).
 func (r *upRunner) createNetwork(ctx context.Context, op *Op) error {
-	if op.Kind == OpRecreate {
+	if op.Kind == plan.OpRecreate {
 		if err := r.e.Networks.Remove(ctx, op.Name); err != nil {
 			return fmt.Errorf("recreate network %q: %w", op.Name, err)
 		}
@@ -76,7 +78,7 @@ func (r *upRunner) createNetwork(ctx context.Context, op *Op) error {
 // createVolume creates a project's named volume, or recreates one whose definition
 // changed when up was told --yes (its containers were removed before, by the plan).
 func (r *upRunner) createVolume(op *Op) error {
-	if op.Kind == OpRecreate {
+	if op.Kind == plan.OpRecreate {
 		if err := r.e.Volumes.Remove(op.Name); err != nil {
 			return fmt.Errorf("recreate volume %q: %w", op.Name, err)
 		}
@@ -115,7 +117,7 @@ func (e *Engine) waitService(ctx context.Context, projectName, service string, k
 
 func (e *Engine) waitContainer(ctx context.Context, service string, c Container, kind OpKind) error {
 	switch kind {
-	case OpWaitCompleted:
+	case plan.OpWaitCompleted:
 		code := c.ExitCode
 		if c.State != StateExited {
 			var err error
@@ -127,7 +129,7 @@ func (e *Engine) waitContainer(ctx context.Context, service string, c Container,
 			return fmt.Errorf("service %q didn't complete successfully: exit %d", service, code)
 		}
 		return nil
-	case OpWaitHealthy:
+	case plan.OpWaitHealthy:
 		hc := c.Health
 		if hc == nil {
 			return fmt.Errorf("service %q has no health check: it cannot become healthy (use condition: service_started)", service)
@@ -136,7 +138,7 @@ func (e *Engine) waitContainer(ctx context.Context, service string, c Container,
 		if started.IsZero() {
 			started = time.Now()
 		}
-		if err := e.waitHealthy(ctx, c.ID, *hc, started); err != nil {
+		if err := supervise.WaitHealthy(ctx, e.Runtime, e.supervisionFiles(), c.ID, *hc, started); err != nil {
 			return fmt.Errorf("dependency failed to start: service %q: %w", service, err)
 		}
 		return nil

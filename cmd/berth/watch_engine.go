@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"sync"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -140,10 +139,7 @@ func (a *engineApplier) Rebuild(ctx context.Context, svc string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	recreated := plan != nil && slices.ContainsFunc(plan.Ops, func(op *service.Op) bool {
-		return op.Kind == service.OpRecreate && op.Service == svc
-	})
-	return recreated, nil
+	return plan != nil && plan.Recreates(svc), nil
 }
 
 // Exec runs a sync+exec command in every running replica, side by side.

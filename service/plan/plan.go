@@ -2,7 +2,7 @@
 // containers that carry the project's labels, plans the operations that
 // turn them into what the model wants (a pure function, tested without a
 // daemon), and executes that plan along the dependency graph.
-package service
+package plan
 
 import (
 	"fmt"
@@ -132,14 +132,14 @@ func (p *Plan) String() string {
 // Empty says whether the plan changes nothing.
 func (p *Plan) Empty() bool {
 	for _, op := range p.Ops {
-		if !isWait(op.Kind) {
+		if !IsWait(op.Kind) {
 			return false
 		}
 	}
 	return true
 }
 
-func isWait(k OpKind) bool {
+func IsWait(k OpKind) bool {
 	return k == OpWaitHealthy || k == OpWaitCompleted || k == OpWaitRunning
 }
 
@@ -238,4 +238,11 @@ func (o Observed) containersOf(service string) []Container {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
 	return out
+}
+
+// Recreates says whether the plan replaces a container of the service.
+func (p *Plan) Recreates(service string) bool {
+	return slices.ContainsFunc(p.Ops, func(op *Op) bool {
+		return op.Kind == OpRecreate && op.Resource == ResContainer && op.Service == service
+	})
 }

@@ -1,4 +1,4 @@
-package service
+package supervise
 
 import (
 	"bytes"
@@ -11,6 +11,53 @@ import (
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/runspec"
 )
+
+// Health states, as Docker reports them.
+const (
+	HealthStarting  = "starting"
+	HealthHealthy   = "healthy"
+	HealthUnhealthy = "unhealthy"
+)
+
+// HealthState is a container's health as Docker keeps it: the status, the
+// count of consecutive failures and the last probes' results.
+type HealthState struct {
+	Status        string        `json:"Status"`
+	FailingStreak int           `json:"FailingStreak"`
+	Log           []HealthProbe `json:"Log"`
+}
+
+// HealthProbe is one probe's result.
+type HealthProbe struct {
+	Start    time.Time `json:"Start"`
+	End      time.Time `json:"End"`
+	ExitCode int       `json:"ExitCode"`
+	Output   string    `json:"Output"`
+}
+
+// maxHealthLog is how many probe results Docker keeps.
+const maxHealthLog = 5
+
+// record adds a probe's result and moves the status as Docker does:
+// failures in the start period do not count, retries failures in a row make
+// the container unhealthy, one success makes it healthy.
+func (h *HealthState) record(p HealthProbe, inStartPeriod bool, retries int) {
+	h.Log = append(h.Log, p)
+	if len(h.Log) > maxHealthLog {
+		h.Log = h.Log[len(h.Log)-maxHealthLog:]
+	}
+	if p.ExitCode == 0 {
+		h.Status, h.FailingStreak = HealthHealthy, 0
+		return
+	}
+	if inStartPeriod && h.Status != HealthHealthy {
+		return
+	}
+	h.FailingStreak++
+	if h.FailingStreak >= retries {
+		h.Status = HealthUnhealthy
+	}
+}
 
 // HealthCheck is a container's effective health check (runspec owns the type).
 type HealthCheck = runspec.HealthCheck
@@ -37,13 +84,13 @@ func probe(ctx context.Context, rt Execer, id string, hc HealthCheck) HealthProb
 	return res
 }
 
-// checkHealth probes the container on its schedule (start_interval in the
+// Check probes the container on its schedule (start_interval in the
 // start period, interval after), records each result for ps, and hands the
 // state to decide, which says when to stop. It returns ctx's error when ctx
 // ends first.
-func (e *Engine) checkHealth(ctx context.Context, id string, hc HealthCheck, started time.Time,
+func Check(ctx context.Context, rt Execer, f Files, id string, hc HealthCheck, started time.Time,
 	decide func(*HealthState, HealthProbe) (done bool, err error)) error {
-	state := e.ReadHealth(id)
+	state := f.ReadHealth(id)
 	if state == nil {
 		state = &HealthState{Status: HealthStarting}
 	}
@@ -58,12 +105,12 @@ func (e *Engine) checkHealth(ctx context.Context, id string, hc HealthCheck, sta
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		res := probe(ctx, e.Runtime, id, hc)
+		res := probe(ctx, rt, id, hc)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		state.record(res, inStart, hc.Retries)
-		if err := e.writeHealth(id, state); err != nil {
+		if err := f.writeHealth(id, state); err != nil {
 			return err
 		}
 		if done, err := decide(state, res); done || err != nil {
@@ -72,13 +119,13 @@ func (e *Engine) checkHealth(ctx context.Context, id string, hc HealthCheck, sta
 	}
 }
 
-// waitHealthy probes until the container is healthy, or fails with the
+// WaitHealthy probes until the container is healthy, or fails with the
 // last output once it is unhealthy.
-func (e *Engine) waitHealthy(ctx context.Context, id string, hc HealthCheck, started time.Time) error {
-	if h := e.ReadHealth(id); h != nil && h.Status == HealthHealthy {
+func WaitHealthy(ctx context.Context, rt Execer, f Files, id string, hc HealthCheck, started time.Time) error {
+	if h := f.ReadHealth(id); h != nil && h.Status == HealthHealthy {
 		return nil
 	}
-	return e.checkHealth(ctx, id, hc, started, func(st *HealthState, res HealthProbe) (bool, error) {
+	return Check(ctx, rt, f, id, hc, started, func(st *HealthState, res HealthProbe) (bool, error) {
 		switch st.Status {
 		case HealthHealthy:
 			return true, nil

@@ -1,8 +1,10 @@
-package service
+package fscopy
+
+// cp: docker cp's rules for where a copy lands, between the host and a container's
+// root, every container path resolved with that root as "/".
 
 import (
 	"archive/tar"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,131 +19,38 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
-
-	"github.com/berth-dev/berth/internal/progress"
 )
 
-// CopyRequest is cp: a copy between a service's container and the host.
-type CopyRequest struct {
-	Service string
-	// Index picks one replica; 0 means the first one when copying from the
-	// service and every replica when copying to it, as Docker Compose does.
-	Index int
-	// Oneoffs includes one-off containers (--all).
-	Oneoffs       bool
-	ContainerPath string
-	// HostPath is a path on the host, or "-" for a tar stream on Stdin
-	// (to the container) or Stdout (from it).
-	HostPath    string
-	ToContainer bool
-	// Archive keeps owners; FollowLink copies what a symlink source points
-	// to instead of the link.
-	Archive, FollowLink bool
-	Stdin               io.Reader
-	Stdout              io.Writer
+// CpOptions are cp's flags.
+type CpOptions struct {
+	// Archive keeps owners; Follow copies what a symlink source points to.
+	Archive, Follow bool
+	// Warn receives what could not be kept (an owner, a special file).
+	Warn func(string)
 }
 
-// Copy copies files and directories, recursively and with their modes,
-// following docker cp's rules for where they land. It works through
-// /proc/PID/root of a running container; every container path is resolved
-// with the container's root as "/", so symlinks cannot lead out of it.
-func (e *Engine) Copy(ctx context.Context, projectName string, req CopyRequest) error {
-	targets, err := e.copyTargets(ctx, projectName, req)
-	if err != nil {
-		return err
-	}
-	hostPath := req.HostPath
-	if hostPath != "-" && !filepath.IsAbs(hostPath) {
-		wd, err := os.Getwd()
-		if err != nil {
-			return err
-		}
-		hostPath = wd + "/" + hostPath // not Join: a trailing "/" or "/." matters
-	}
-	var replay *os.File
-	if req.ToContainer && hostPath == "-" && len(targets) > 1 {
-		// every replica gets the stream: keep it to read again
-		if replay, err = os.CreateTemp("", "berth-cp-*.tar"); err != nil {
-			return err
-		}
-		defer os.Remove(replay.Name())
-		defer replay.Close()
-		if _, err := io.Copy(replay, req.Stdin); err != nil {
-			return fmt.Errorf("read tar stream: %w", err)
-		}
-	}
-	opts := copyOptions{archive: req.Archive, follow: req.FollowLink, warn: e.warn}
-	sink := progress.Or(e.Progress)
-	for _, c := range targets {
-		id := fmt.Sprintf("%s:%s to %s", c.Name, req.ContainerPath, req.HostPath)
-		if req.ToContainer {
-			id = fmt.Sprintf("%s to %s:%s", req.HostPath, c.Name, req.ContainerPath)
-		}
-		sink.Event(progress.Event{ID: id, Status: "Copying"})
-		stdin := req.Stdin
-		if replay != nil {
-			if _, err := replay.Seek(0, io.SeekStart); err != nil {
-				return err
-			}
-			stdin = replay
-		}
-		if err := copyOne(c, req, hostPath, stdin, opts); err != nil {
-			sink.Event(progress.Event{ID: id, Status: "Error", Text: err.Error(), Done: true, Err: true})
-			return fmt.Errorf("service %q: copy %s: %w", req.Service, id, err)
-		}
-		sink.Event(progress.Event{ID: id, Status: "Copied", Done: true})
-	}
-	return nil
+func (o CpOptions) internal() copyOptions {
+	return copyOptions{archive: o.Archive, follow: o.Follow, warn: o.Warn}
 }
 
-func copyOne(c Container, req CopyRequest, hostPath string, stdin io.Reader, opts copyOptions) error {
-	root := fmt.Sprintf("/proc/%d/root", c.PID)
-	switch {
-	case req.ToContainer && hostPath == "-":
-		return copyFromTar(stdin, root, req.ContainerPath, opts)
-	case req.ToContainer:
-		return copyPath("/", hostPath, root, req.ContainerPath, opts)
-	case hostPath == "-":
-		return copyToTar(req.Stdout, root, req.ContainerPath, opts)
-	}
-	return copyPath(root, req.ContainerPath, "/", hostPath, opts)
+// CopyIn copies a host path into the container whose root is root.
+func CopyIn(hostPath, root, ctrPath string, o CpOptions) error {
+	return copyPath("/", hostPath, root, ctrPath, o.internal())
 }
 
-// copyTargets finds the running containers a copy goes through.
-func (e *Engine) copyTargets(ctx context.Context, projectName string, req CopyRequest) ([]Container, error) {
-	cs, err := e.Containers(ctx, projectName)
-	if err != nil {
-		return nil, err
-	}
-	var out []Container
-	for _, c := range cs {
-		if c.Service != req.Service || (c.Oneoff && (!req.Oneoffs || req.Index > 0)) || (req.Index > 0 && c.Number != req.Index) {
-			continue
-		}
-		out = append(out, c)
-	}
-	switch {
-	case len(out) == 0 && req.Index > 0:
-		return nil, fmt.Errorf("service %q has no container with index %d", req.Service, req.Index)
-	case len(out) == 0:
-		return nil, fmt.Errorf("no container found for service %q", req.Service)
-	}
-	// service replicas by number, then one-offs
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Oneoff != out[j].Oneoff {
-			return out[j].Oneoff
-		}
-		return out[i].Number < out[j].Number
-	})
-	if !req.ToContainer {
-		out = out[:1]
-	}
-	for _, c := range out {
-		if !isUp(c) || c.PID == 0 {
-			return nil, fmt.Errorf("service %q: container %s is %s: berth cp works through a running container; start it with 'berth start %s'", req.Service, c.Name, c.State, req.Service)
-		}
-	}
-	return out, nil
+// CopyOut copies a container path to the host.
+func CopyOut(root, ctrPath, hostPath string, o CpOptions) error {
+	return copyPath(root, ctrPath, "/", hostPath, o.internal())
+}
+
+// TarIn extracts a tar stream into the container at ctrPath.
+func TarIn(r io.Reader, root, ctrPath string, o CpOptions) error {
+	return copyFromTar(r, root, ctrPath, o.internal())
+}
+
+// TarOut writes the container path as a tar stream.
+func TarOut(w io.Writer, root, ctrPath string, o CpOptions) error {
+	return copyToTar(w, root, ctrPath, o.internal())
 }
 
 type copyOptions struct {
@@ -367,12 +276,12 @@ func copyFile(src *os.Root, sname string, dst *os.Root, dname string) error {
 		return err
 	}
 	defer in.Close()
-	return writeFile(dst, dname, in)
+	return writeIn(dst, dname, in)
 }
 
 // writeFile writes a regular file, truncating an existing one in place (a
 // bind-mounted file stays mounted) and replacing anything else.
-func writeFile(dst *os.Root, name string, r io.Reader) error {
+func writeIn(dst *os.Root, name string, r io.Reader) error {
 	if err := clearFor(dst, name, 0); err != nil {
 		return err
 	}
@@ -611,7 +520,7 @@ func extract(dir *os.Root, name string, hdr *tar.Header, r io.Reader, o copyOpti
 	case tar.TypeDir:
 		return makeDir(dir, name) // metadata once the content is in
 	case tar.TypeReg:
-		if err := writeFile(dir, name, r); err != nil {
+		if err := writeIn(dir, name, r); err != nil {
 			return err
 		}
 	case tar.TypeSymlink:

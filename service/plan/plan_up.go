@@ -1,4 +1,4 @@
-package service
+package plan
 
 import (
 	"fmt"
@@ -395,11 +395,11 @@ func (p *upPlanner) orphanOps() {
 	if len(orphans) > 0 {
 		p.plan.Warnings = append(p.plan.Warnings, fmt.Sprintf(
 			"found orphan containers (%s) for this project: if you removed or renamed their service in the compose file, run this command with --remove-orphans to clean them up",
-			joinNames(orphans)))
+			JoinNames(orphans)))
 	}
 }
 
-func joinNames(names []string) string {
+func JoinNames(names []string) string {
 	slices.Sort(names)
 	out := ""
 	for i, n := range names {

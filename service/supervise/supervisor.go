@@ -1,53 +1,41 @@
-package service
+// Package supervise keeps a namespace's containers as their Compose files ask while
+// no berth command runs: it applies restart policies (on containerd's exit events)
+// and runs health checks, recording their results for ps and up. berth's helper
+// process runs it; up and start use its health checks too.
+package supervise
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/ctrd"
-	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/internal/translate"
+	"github.com/berth-dev/berth/service/plan"
 )
 
-// eventRuntime is what supervision needs beyond Runtime: containerd's
-// event stream.
-type eventRuntime interface {
+// Host is what supervision needs of the engine.
+type Host interface {
+	Execer
+	// Containers lists the namespace's berth containers.
+	Containers(ctx context.Context) ([]plan.Container, error)
+	// Container finds one by name.
+	Container(ctx context.Context, name string) (plan.Container, bool, error)
+	// Lock takes the project's lock, as up and down do.
+	Lock(ctx context.Context, projectName string) (func(), error)
+	// Launch starts the container's task again.
+	Launch(ctx context.Context, name string) error
+	// Subscribe streams containerd's task events.
 	Subscribe(ctx context.Context) (<-chan ctrd.Event, <-chan error)
 }
 
-func (e *Engine) restartFile(name string) string {
-	return filepath.Join(e.containerDir(name), "restart.json")
-}
-
-func (e *Engine) readRestart(name string) translate.RestartState {
-	var st translate.RestartState
-	if b, err := os.ReadFile(e.restartFile(name)); err == nil {
-		_ = json.Unmarshal(b, &st)
-	}
-	return st
-}
-
-func (e *Engine) writeRestart(name string, st translate.RestartState) error {
-	return atomicfile.WriteJSON(e.restartFile(name), st, 0o600)
-}
-
-// Supervise applies restart policies and keeps health checks running for
+// Run applies restart policies and keeps health checks running for
 // the namespace's berth containers until ctx ends. berth's helper runs it,
 // so both work while no berth command runs.
-func (e *Engine) Supervise(ctx context.Context) error {
-	rt, ok := e.Runtime.(eventRuntime)
-	if !ok {
-		return fmt.Errorf("supervise: the runtime has no event stream")
-	}
-	events, errs := rt.Subscribe(ctx)
-	s := &supervisor{e: e, probes: map[string]context.CancelFunc{}}
+func Run(ctx context.Context, h Host, f Files) error {
+	events, errs := h.Subscribe(ctx)
+	s := &supervisor{h: h, f: f, probes: map[string]context.CancelFunc{}}
 	defer s.stopAll()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -73,22 +61,22 @@ func (e *Engine) Supervise(ctx context.Context) error {
 }
 
 type supervisor struct {
-	e      *Engine
+	h      Host
+	f      Files
 	mu     sync.Mutex
 	probes map[string]context.CancelFunc
 }
 
 // onExit restarts a container that exited on its own, as its policy says.
 func (s *supervisor) onExit(ctx context.Context, id string, code int) {
-	infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{record.LabelName: id})
-	if err != nil || len(infos) == 0 {
+	c, ok, err := s.h.Container(ctx, id)
+	if err != nil || !ok {
 		return
 	}
-	c := s.e.fromInfo(infos[0])
 	if c.Stopping || c.Oneoff {
 		return // stopped by a person: stays stopped
 	}
-	restart, delay, st := translate.ShouldRestart(c.Restart, code, s.e.readRestart(c.Name), time.Now())
+	restart, delay, st := translate.ShouldRestart(c.Restart, code, s.f.readRestart(c.Name), time.Now())
 	if !restart {
 		return
 	}
@@ -102,32 +90,30 @@ func (s *supervisor) onExit(ctx context.Context, id string, code int) {
 	// An up holding the lock for long (waiting for this very container to
 	// become healthy) must not stall the restart: wait for it only a little.
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	unlock, err := s.e.lock(lctx, c.Project)
+	unlock, err := s.h.Lock(lctx, c.Project)
 	cancel()
 	if err == nil {
 		defer unlock()
 	}
-	if infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{record.LabelName: id}); err != nil ||
-		len(infos) == 0 || s.e.fromInfo(infos[0]).Stopping || infos[0].Status == ctrd.TaskRunning {
+	if now, ok, err := s.h.Container(ctx, id); err != nil || !ok || now.Stopping || now.State == plan.StateRunning {
 		return
 	}
 	st.LastStart = time.Now()
-	if err := s.e.writeRestart(c.Name, st); err != nil {
+	if err := s.f.writeRestart(c.Name, st); err != nil {
 		return
 	}
-	_ = s.e.launch(ctx, c.Name)
+	_ = s.h.Launch(ctx, c.Name)
 }
 
 // syncHealth runs one health monitor per running container that has a
 // health check, and stops the monitors of the others.
 func (s *supervisor) syncHealth(ctx context.Context) {
-	infos, err := s.e.Runtime.ListContainers(ctx, map[string]string{record.LabelVersion: "berth"})
+	cs, err := s.h.Containers(ctx)
 	if err != nil {
 		return
 	}
-	want := map[string]Container{}
-	for _, info := range infos {
-		c := s.e.fromInfo(info)
+	want := map[string]plan.Container{}
+	for _, c := range cs {
 		if c.Running() && c.Health != nil {
 			want[c.Name] = c
 		}
@@ -146,7 +132,7 @@ func (s *supervisor) syncHealth(ctx context.Context) {
 		}
 		pctx, cancel := context.WithCancel(ctx)
 		s.probes[name] = cancel
-		go s.e.monitorHealth(pctx, c)
+		go s.monitorHealth(pctx, c)
 	}
 }
 
@@ -160,9 +146,9 @@ func (s *supervisor) stopAll() {
 
 // monitorHealth probes the container on its schedule for as long as ctx
 // lasts, recording each result for ps.
-func (e *Engine) monitorHealth(ctx context.Context, c Container) {
+func (s *supervisor) monitorHealth(ctx context.Context, c plan.Container) {
 	if c.Health == nil {
 		return
 	}
-	_ = e.checkHealth(ctx, c.ID, *c.Health, c.StartedAt, func(*HealthState, HealthProbe) (bool, error) { return false, nil })
+	_ = Check(ctx, s.h, s.f, c.ID, *c.Health, c.StartedAt, func(*HealthState, HealthProbe) (bool, error) { return false, nil })
 }
