@@ -275,7 +275,7 @@ func stopGrace(c Container, timeout *time.Duration) time.Duration {
 	if timeout != nil {
 		return *timeout
 	}
-	if c.StopGrace > 0 {
+	if c.StopGrace >= 0 {
 		return c.StopGrace
 	}
 	return translate.DefaultStopGrace

@@ -90,13 +90,15 @@ type Container struct {
 	ImageID     string
 	DependsOn   []Dep
 	StopSignal  string
-	StopGrace   time.Duration
-	Restart     string // no, always, unless-stopped, on-failure[:N]
-	Health      *runspec.HealthCheck
-	Networks    []string
-	Command     string
-	NetNS       string // a path, or "host"
-	Ports       []netspec.PortMapping
+	// StopGrace is stop_grace_period; 0 stops at once, and a negative value (a
+	// container without the label) leaves Docker's default.
+	StopGrace time.Duration
+	Restart   string // no, always, unless-stopped, on-failure[:N]
+	Health    *runspec.HealthCheck
+	Networks  []string
+	Command   string
+	NetNS     string // a path, or "host"
+	Ports     []netspec.PortMapping
 	// User holds the service's own labels.
 	User map[string]string
 
@@ -128,7 +130,7 @@ func (c Container) Labels() map[string]string {
 	l[LabelDependsOn] = encodeDeps(c.DependsOn)
 	l[LabelVersion] = Version
 	set(LabelStopSignal, c.StopSignal)
-	if c.StopGrace > 0 {
+	if c.StopGrace >= 0 {
 		l[LabelStopGrace] = c.StopGrace.String()
 	}
 	set(LabelRestart, c.Restart)
@@ -168,7 +170,10 @@ func Decode(labels map[string]string) Container {
 	if f := labels[LabelFiles]; f != "" {
 		c.ConfigFiles = strings.Split(f, ",")
 	}
-	c.StopGrace, _ = time.ParseDuration(labels[LabelStopGrace])
+	c.StopGrace = -1
+	if d, err := time.ParseDuration(labels[LabelStopGrace]); err == nil && d >= 0 {
+		c.StopGrace = d
+	}
 	if v := labels[LabelHealthcheck]; v != "" {
 		var hc runspec.HealthCheck
 		if json.Unmarshal([]byte(v), &hc) == nil && len(hc.Test) > 0 {

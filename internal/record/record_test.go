@@ -82,7 +82,7 @@ func TestLabelsOfAnEmptyRecord(t *testing.T) {
 	// the labels Docker Compose always writes are there; berth's are left out
 	// when they have no value
 	want := map[string]string{LabelNumber: "0", LabelOneoff: "False", LabelDependsOn: "", LabelVersion: "berth"}
-	if got := (Container{}).Labels(); !maps.Equal(got, want) {
+	if got := (Container{StopGrace: -1}).Labels(); !maps.Equal(got, want) {
 		t.Errorf("Labels = %v, want %v", got, want)
 	}
 }
@@ -118,7 +118,9 @@ func TestDecode(t *testing.T) {
 		{name: "oneoff true", labels: map[string]string{LabelOneoff: "true"}, field: func(c Container) any { return c.Oneoff }, want: true},
 		{name: "oneoff False", labels: map[string]string{LabelOneoff: "False"}, field: func(c Container) any { return c.Oneoff }, want: false},
 		{name: "number malformed", labels: map[string]string{LabelNumber: "x"}, field: func(c Container) any { return c.Number }, want: 0},
-		{name: "stop grace malformed", labels: map[string]string{LabelStopGrace: "soon"}, field: func(c Container) any { return c.StopGrace }, want: time.Duration(0)},
+		{name: "stop grace malformed", labels: map[string]string{LabelStopGrace: "soon"}, field: func(c Container) any { return c.StopGrace }, want: time.Duration(-1)},
+		{name: "stop grace zero", labels: map[string]string{LabelStopGrace: "0s"}, field: func(c Container) any { return c.StopGrace }, want: time.Duration(0)},
+		{name: "stop grace missing", labels: map[string]string{}, field: func(c Container) any { return c.StopGrace }, want: time.Duration(-1)},
 		{name: "no config files", labels: map[string]string{}, field: func(c Container) any { return c.ConfigFiles }, want: []string(nil)},
 		{name: "health check malformed", labels: map[string]string{LabelHealthcheck: "{"}, field: func(c Container) any { return c.Health }, want: (*runspec.HealthCheck)(nil)},
 		{name: "health check without test", labels: map[string]string{LabelHealthcheck: `{"retries":3}`}, field: func(c Container) any { return c.Health }, want: (*runspec.HealthCheck)(nil)},

@@ -59,29 +59,30 @@ func Container(in Input) (runspec.Container, []string, error) {
 	}
 	hostname := Hostname(s, in.Name)
 	spec := runspec.Container{
-		ID:         in.Name,
-		Image:      in.Image.Ref,
-		Labels:     Record(in, args).Labels(),
-		Args:       args,
-		Env:        Environment(append([]string{"HOSTNAME=" + hostname}, img.Env...), s.Environment),
-		Cwd:        firstNonEmpty(s.WorkingDir, img.WorkingDir),
-		User:       firstNonEmpty(s.User, img.User),
-		GroupAdd:   s.GroupAdd,
-		Tty:        s.Tty,
-		Stdin:      s.StdinOpen,
-		Hostname:   hostname,
-		Domainname: s.DomainName,
-		Mounts:     in.Mounts,
-		NetNSPath:  in.NetNS,
-		Privileged: s.Privileged,
-		ReadOnly:   s.ReadOnly,
-		CapAdd:     s.CapAdd,
-		CapDrop:    s.CapDrop,
-		Sysctls:    s.Sysctls,
-		Rlimits:    rlimits(s.Ulimits),
-		ShmSize:    int64(s.ShmSize),
-		CPUShares:  uint64(s.CPUShares),
-		CPUSet:     s.CPUSet,
+		ID:          in.Name,
+		Image:       in.Image.Ref,
+		Labels:      Record(in, args).Labels(),
+		Args:        args,
+		Env:         Environment(append(defaultEnv(hostname, s.Tty), img.Env...), s.Environment),
+		Cwd:         firstNonEmpty(s.WorkingDir, img.WorkingDir),
+		User:        firstNonEmpty(s.User, img.User),
+		GroupAdd:    s.GroupAdd,
+		Tty:         s.Tty,
+		Stdin:       s.StdinOpen,
+		Hostname:    hostname,
+		Domainname:  s.DomainName,
+		Mounts:      in.Mounts,
+		NetNSPath:   in.NetNS,
+		Annotations: s.Annotations,
+		Privileged:  s.Privileged,
+		ReadOnly:    s.ReadOnly,
+		CapAdd:      s.CapAdd,
+		CapDrop:     s.CapDrop,
+		Sysctls:     s.Sysctls,
+		Rlimits:     rlimits(s.Ulimits),
+		ShmSize:     int64(s.ShmSize),
+		CPUShares:   uint64(s.CPUShares),
+		CPUSet:      s.CPUSet,
 	}
 	spec.OOMScoreAdj = int(s.OomScoreAdj)
 	applyResources(&spec, s)
@@ -126,13 +127,29 @@ func Environment(image []string, service types.MappingWithEquals) []string {
 	for _, k := range keys {
 		if v := service[k]; v != nil {
 			set(k, *v)
+		} else {
+			// a variable named without a value that the environment does not set
+			// removes the image's, as the engine does (ReplaceOrAppendEnvValues)
+			delete(env, k)
 		}
 	}
 	out := make([]string, 0, len(order))
 	for _, k := range order {
-		out = append(out, k+"="+env[k])
+		if v, ok := env[k]; ok {
+			out = append(out, k+"="+v)
+		}
 	}
 	return out
+}
+
+// defaultEnv is what the engine gives every container before the image's and the
+// service's variables, which override it: its hostname, and TERM with a TTY.
+func defaultEnv(hostname string, tty bool) []string {
+	env := []string{"HOSTNAME=" + hostname}
+	if tty {
+		env = append(env, "TERM=xterm")
+	}
+	return env
 }
 
 // Record is what berth writes on the container: Docker Compose's labels and its own.

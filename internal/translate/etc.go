@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -29,8 +30,18 @@ func HostsFile(s types.ServiceConfig, hostname string, ifaces []netspec.Interfac
 			}
 		}
 	}
-	for _, h := range s.ExtraHosts.AsList(" ") {
+	extra := s.ExtraHosts.AsList(" ")
+	slices.Sort(extra) // a map underneath: the file must not change from one up to the next
+	for _, h := range extra {
 		host, ip, _ := strings.Cut(h, " ")
+		if ip == "host-gateway" {
+			// the engine's name for the host as the container reaches it: on
+			// berth's networks, the bridge's address
+			ip = hostGateway(ifaces)
+		}
+		if ip == "" {
+			continue
+		}
 		fmt.Fprintf(&b, "%s\t%s\n", ip, host)
 	}
 	return b.Bytes()
@@ -50,6 +61,11 @@ func ResolvConf(s types.ServiceConfig, ifaces []netspec.Interface, host HostReso
 		} else if gw := ifaces[0].Gateway6; gw.IsValid() {
 			servers = append(servers, gw.String())
 		}
+	}
+	if len(s.DNS) > 0 && len(ifaces) == 0 {
+		// no responder of berth's to put first: the service's servers replace the
+		// host's, as the engine does
+		servers = nil
 	}
 	if len(s.DNS) > 0 {
 		servers = append(servers, s.DNS...)
@@ -71,4 +87,17 @@ func ResolvConf(s types.ServiceConfig, ifaces []netspec.Interface, host HostReso
 		fmt.Fprintf(&b, "options %s\n", strings.Join(options, " "))
 	}
 	return b.Bytes()
+}
+
+// hostGateway is the host's address on the container's first network, or "" without one.
+func hostGateway(ifaces []netspec.Interface) string {
+	for _, i := range ifaces {
+		if i.Gateway.IsValid() {
+			return i.Gateway.String()
+		}
+		if i.Gateway6.IsValid() {
+			return i.Gateway6.String()
+		}
+	}
+	return ""
 }

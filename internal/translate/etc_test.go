@@ -33,10 +33,10 @@ func TestHostsFile(t *testing.T) {
 			want:  []string{"10.9.0.1\tdb", "::1\tv6", "1.1.1.1\tmulti", "2.2.2.2\tmulti"},
 		},
 		{
-			name:   "host-gateway stays as written",
+			name:   "host-gateway without a gateway is left out",
 			extra:  types.HostsList{"host.docker.internal": {"host-gateway"}},
 			ifaces: []netspec.Interface{{IPv4: addr("10.0.0.2")}},
-			want:   []string{"10.0.0.2\tbox", "host-gateway\thost.docker.internal"},
+			want:   []string{"10.0.0.2\tbox"},
 		},
 	}
 	for _, tt := range tests {

@@ -19,10 +19,12 @@ const (
 // RestartPolicy folds restart: and deploy.restart_policy into Docker's
 // forms: no, always, unless-stopped, on-failure[:N].
 func RestartPolicy(s types.ServiceConfig) string {
-	if s.Restart != "" {
-		return s.Restart
-	}
+	// deploy.restart_policy replaces restart when both are set, as in Docker
+	// Compose (getRestartPolicy)
 	if s.Deploy == nil || s.Deploy.RestartPolicy == nil {
+		if s.Restart != "" {
+			return s.Restart
+		}
 		return "no"
 	}
 	rp := s.Deploy.RestartPolicy
