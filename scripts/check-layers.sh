@@ -26,6 +26,7 @@ declare -A allowed=(
   [internal/fscopy]=""
   [internal/procfs]=""
   [service/supervise]="service/plan project internal/record internal/translate internal/runspec network/netspec internal/progress internal/atomicfile internal/ctrd"
+  [service/attach]="service/plan project internal/record internal/translate internal/runspec network/netspec internal/progress"
   [service/plan]="project internal/record internal/translate internal/runspec network/netspec internal/progress"
   [cmd/berth-logger]="internal/logs"
 )

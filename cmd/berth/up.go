@@ -112,7 +112,7 @@ func runUp(c *cli.Context) error {
 		plainProgress(c, eng)
 		code, err = attachWatching(c, eng, p.Name, aopts, w)
 	} else {
-		code, err = attach(c, eng, p.Name, aopts)
+		code, err = attachUp(c, eng, p.Name, aopts)
 	}
 	if err != nil {
 		return err

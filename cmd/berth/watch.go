@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -20,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/internal/watch"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/service"
+	"github.com/berth-dev/berth/service/attach"
 )
 
 func watchCommand() *cli.Command {
@@ -231,7 +229,7 @@ func followWatching(c *cli.Context, eng *service.Engine, projectName string, opt
 		}
 		var started []string
 		for _, ctr := range cs {
-			if ctr.Oneoff || !slices.Contains(opts.services, ctr.Service) {
+			if ctr.Oneoff || !slices.Contains(opts.Services, ctr.Service) {
 				continue
 			}
 			f := seen[ctr.Name]
@@ -263,11 +261,10 @@ func followWatching(c *cli.Context, eng *service.Engine, projectName string, opt
 		case <-c.Context.Done():
 			// listen only now: the Ctrl-C that got here must not count as
 			// the second one, which kills
-			interrupts := make(chan os.Signal, 2)
-			signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
-			defer signal.Stop(interrupts)
+			session := attach.Session{Engine: eng.Attached(), Project: projectName, Opts: opts.Options,
+				Interrupts: interrupts(ctx), Event: func(ev attach.Event) { renderAttachEvent(c, ev, &out) }}
 			fmt.Fprintln(c.App.ErrWriter, "Gracefully stopping... (press Ctrl+C again to force)")
-			return 130, stopProject(c, eng, projectName, opts.timeout, interrupts)
+			return 130, session.Stop(ctx)
 		case <-tick.C:
 		}
 	}
