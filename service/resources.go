@@ -184,3 +184,17 @@ func (e *Engine) Exec(ctx context.Context, projectName, service string, index in
 	}
 	return e.Runtime.Exec(ctx, c.ID, spec)
 }
+
+// WaitContainer waits for a container's process to exit and returns its code.
+func (e *Engine) WaitContainer(ctx context.Context, c Container) (int, error) {
+	return e.Runtime.Wait(ctx, c.ID)
+}
+
+// Signal sends a signal to a container's main process.
+func (e *Engine) Signal(ctx context.Context, c Container, signal string) error {
+	rt, err := e.lifecycle()
+	if err != nil {
+		return err
+	}
+	return rt.Kill(ctx, c.ID, signal)
+}

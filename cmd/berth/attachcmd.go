@@ -40,11 +40,7 @@ func runAttach(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := connect(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngineWith(c, client)
+	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
 	}
@@ -66,7 +62,7 @@ func runAttach(c *cli.Context) error {
 	}()
 	exited := make(chan int, 1)
 	go func() {
-		code, err := client.Wait(ctx, id)
+		code, err := eng.WaitContainer(ctx, ctr)
 		if err != nil {
 			code = 1
 		}
@@ -87,7 +83,7 @@ func runAttach(c *cli.Context) error {
 			if !c.Bool("sig-proxy") {
 				return nil
 			}
-			if err := client.Kill(ctx, id, fmt.Sprint(int(sig.(syscall.Signal)))); err != nil {
+			if err := eng.Signal(ctx, ctr, fmt.Sprint(int(sig.(syscall.Signal)))); err != nil {
 				return err
 			}
 		}
