@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 TOOLS := $(CURDIR)/bin/tools
 
-.PHONY: all build test unit e2e lint runtime demo bench soak clean fuzz
+.PHONY: all build test unit e2e lint runtime kube-test-deps demo bench soak clean fuzz
 
 all: build
 
@@ -29,6 +29,12 @@ unit:
 
 runtime:
 	bash scripts/install-runtime.sh
+
+# The Kubernetes control plane of the `berth kube` tests (internal/kubetest): etcd,
+# kube-apiserver, kube-controller-manager and kubectl, cached in /var/cache/berth/kube.
+# The first run builds them from the Go module proxy (12-30 min); later runs do nothing.
+kube-test-deps:
+	bash scripts/install-kube-test.sh
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -16,6 +16,7 @@ declare -A allowed=(
   [internal/imagekit]=""
   [internal/build]=""
   [internal/ctrd]="internal/progress"
+  [internal/kubetest]="internal/testenv internal/imagekit"
   [cmd/berth-logger]="internal/logs"
 )
 for pkg in "${!allowed[@]}"; do
