@@ -67,6 +67,7 @@ func commands() []*cli.Command {
 		networkCommand(),
 		portCommand(),
 		pullCommand(),
+		pushCommand(),
 		buildCommand(),
 		builderCommand(),
 		imagesCommand(),
