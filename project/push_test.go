@@ -40,7 +40,7 @@ func TestPushImages(t *testing.T) {
 		{name: "named without deps", services: []string{"api"},
 			refs: []string{"127.0.0.1:5000/api:latest", "registry.example:5000/api:v1"}},
 		{name: "named with deps", services: []string{"api"}, includeDeps: true,
-			refs: []string{"127.0.0.1:5000/api:latest", "registry.example:5000/api:v1", "127.0.0.1:5000/migrate:1"},
+			refs:    []string{"127.0.0.1:5000/api:latest", "registry.example:5000/api:v1", "127.0.0.1:5000/migrate:1"},
 			skipped: []string{"db"}},
 		{name: "nothing to push", services: []string{"db"}, skipped: []string{"db"}},
 	}

@@ -19,12 +19,12 @@ import (
 // pki is what the control plane needs for TLS and service-account tokens, written as
 // PEM files into one directory.
 type pki struct {
-	caCert     []byte // PEM, the trust root of the API server's serving certificate
-	caFile     string
-	certFile   string // API server serving certificate and key
-	keyFile    string
-	saKeyFile  string // service-account signing key (private) and its public half
-	saPubFile  string
+	caCert    []byte // PEM, the trust root of the API server's serving certificate
+	caFile    string
+	certFile  string // API server serving certificate and key
+	keyFile   string
+	saKeyFile string // service-account signing key (private) and its public half
+	saPubFile string
 }
 
 // newPKI makes a throwaway CA, a serving certificate for the API server valid for the
