@@ -20,7 +20,7 @@ build:
 # The whole suite: set-up of the runtime (installs and starts containerd when
 # missing), vet, unit and end-to-end tests. In CI (CI=true) an end-to-end test
 # that cannot reach containerd fails instead of skipping.
-test: runtime build
+test: runtime kube-test-deps build
 	$(GO) vet ./...
 	$(GO) test -count=1 -p 1 -timeout 40m ./...
 
