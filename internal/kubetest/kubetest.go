@@ -112,15 +112,21 @@ func RequireBinaries(t testing.TB) string {
 	return dir
 }
 
-// start brings the components up one after the other, each waited for, and registers
-// their stop with t as soon as each runs, so a failure half-way stops what started.
-func start(t testing.TB, binDir string) (*Cluster, error) {
+// start brings the components up one after the other, each waited for; a failure
+// half-way stops what started, success leaves the stop to t's end.
+func start(t testing.TB, binDir string) (_ *Cluster, err error) {
 	dir, err := os.MkdirTemp("", "berth-kubetest-")
 	if err != nil {
 		return nil, err
 	}
 	c := &Cluster{dir: dir, NodeName: "berth-node"}
-	t.Cleanup(c.stop)
+	defer func() {
+		if err != nil {
+			c.stop()
+		} else {
+			t.Cleanup(c.stop)
+		}
+	}()
 	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
@@ -201,7 +207,9 @@ func (c *Cluster) CreateNamespace(t testing.TB, name string) string {
 	return name
 }
 
-// poll calls ready every 100 ms until it returns true or an error, or timeout passes.
+// poll calls ready every 100 ms until it returns true or timeout passes. An error does
+// not stop it (the thing waited for may not answer yet): the last one is returned
+// with the timeout.
 func poll(ctx context.Context, timeout time.Duration, ready func() (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
