@@ -208,8 +208,8 @@ func (c *Cluster) CreateNamespace(t testing.TB, name string) string {
 }
 
 // poll calls ready every 100 ms until it returns true or timeout passes. An error does
-// not stop it (the thing waited for may not answer yet): the last one is returned
-// with the timeout.
+// not stop it (the thing waited for may not answer yet) unless it is a stopError; the
+// last one is returned with the timeout.
 func poll(ctx context.Context, timeout time.Duration, ready func() (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -221,6 +221,10 @@ func poll(ctx context.Context, timeout time.Duration, ready func() (bool, error)
 		if ok {
 			return nil
 		}
+		var stop *stopError
+		if errors.As(err, &stop) {
+			return stop.err
+		}
 		if err != nil {
 			last = err
 		}
@@ -231,6 +235,11 @@ func poll(ctx context.Context, timeout time.Duration, ready func() (bool, error)
 		}
 	}
 }
+
+// stopError ends a poll at once: what it waits for can no longer happen.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
 
 func ignoreNotFound(err error) error {
 	if apierrors.IsNotFound(err) {

@@ -54,7 +54,7 @@ func startProcess(name, bin string, args []string, logPath string) (*process, er
 func (p *process) exitedErr() error {
 	select {
 	case <-p.exited:
-		return fmt.Errorf("%s exited: %v\n%s", p.name, p.err, p.logTail())
+		return &stopError{fmt.Errorf("%s exited: %v", p.name, p.err)}
 	default:
 		return nil
 	}
