@@ -22,17 +22,24 @@ fail() { say "$*"; exit 1; }
 
 # Each binary's own version output, checked for the exact pinned version: an unstamped
 # build reports v0.0.0-master+$Format:%H$, which kubectl and client-go refuse.
+# The output is read whole before grep: with pipefail, grep -q leaving early would
+# fail the pipeline on the writer's SIGPIPE.
 reports_version() {
-	local bin="$kube_dir/$1"
+	local bin="$kube_dir/$1" out
 	[ -x "$bin" ] || return 1
 	case "$1" in
-	kubectl) "$bin" version --client 2>/dev/null | grep -qx "Client Version: $kube_version" ;;
-	*) "$bin" --version 2>/dev/null | grep -qx "Kubernetes $kube_version" ;;
+	kubectl) out="$("$bin" version --client 2>/dev/null)" || return 1
+		grep -qx "Client Version: $kube_version" <<<"$out" ;;
+	*) out="$("$bin" --version 2>/dev/null)" || return 1
+		grep -qx "Kubernetes $kube_version" <<<"$out" ;;
 	esac
 }
 
 etcd_present() {
-	[ -x "$kube_dir/etcd" ] && "$kube_dir/etcd" --version 2>/dev/null | grep -q '^etcd Version: 3\.'
+	local out
+	[ -x "$kube_dir/etcd" ] || return 1
+	out="$("$kube_dir/etcd" --version 2>/dev/null)" || return 1
+	grep -q '^etcd Version: 3\.' <<<"$out"
 }
 
 # The version variables Kubernetes' own build sets (hack/lib/version.sh), for both the
