@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 TOOLS := $(CURDIR)/bin/tools
 
-.PHONY: all build test unit race e2e lint runtime demo bench soak clean fuzz
+.PHONY: all build test unit race e2e lint runtime kube-test-deps demo bench soak clean fuzz
 
 all: build
 
@@ -22,7 +22,7 @@ build:
 # tests under the race detector, then every test against the real containerd.
 # In CI (CI=true) an end-to-end test that cannot reach containerd fails instead
 # of skipping.
-test: runtime build lint race
+test: runtime kube-test-deps build lint race
 	$(GO) test -count=1 -p 1 -timeout 40m ./...
 
 # Unit tests only: -short skips every end-to-end test, so this touches no daemon
@@ -36,6 +36,12 @@ race:
 
 runtime:
 	bash scripts/install-runtime.sh
+
+# The Kubernetes control plane of the `berth kube` tests (internal/kubetest): etcd,
+# kube-apiserver, kube-controller-manager and kubectl, cached in /var/cache/berth/kube.
+# The first run builds them from the Go module proxy (12-30 min); later runs do nothing.
+kube-test-deps:
+	bash scripts/install-kube-test.sh
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -28,6 +28,7 @@ declare -A allowed=(
   [service/supervise]="service/plan project internal/record internal/translate internal/runspec network/netspec internal/progress internal/atomicfile internal/ctrd"
   [service/attach]="service/plan project internal/record internal/translate internal/runspec network/netspec internal/progress"
   [service/plan]="project internal/record internal/translate internal/runspec network/netspec internal/progress"
+  [internal/kubetest]="internal/testenv internal/imagekit"
   [cmd/berth-logger]="internal/logs"
 )
 for pkg in "${!allowed[@]}"; do

@@ -68,6 +68,7 @@ func commands() []*cli.Command {
 		networkCommand(),
 		portCommand(),
 		pullCommand(),
+		pushCommand(),
 		buildCommand(),
 		builderCommand(),
 		imagesCommand(),
