@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -27,6 +28,9 @@ func DesiredState(p *types.Project, g *project.Graph, imageIDs map[string]string
 			ds.ContainerNames = containerNames(p.Name, s, n)
 		}
 		d.Services = append(d.Services, ds)
+	}
+	if err := portConflicts(d.Services); err != nil {
+		return Desired{}, err
 	}
 	for _, key := range p.NetworkNames() {
 		n := p.Networks[key]
@@ -111,4 +115,40 @@ func containerNames(projectName string, s types.ServiceConfig, n int) []string {
 		names[i] = project.ContainerName(projectName, s, i+1)
 	}
 	return names
+}
+
+// portConflicts finds, before anything is created, two containers that would publish
+// the same host port: two services, or the replicas of one service with a single
+// fixed port. Ports the host picks, and ranges, never conflict here.
+func portConflicts(services []DesiredService) error {
+	type owner struct {
+		service string
+		hostIP  string
+	}
+	taken := map[string][]owner{} // "8080/tcp" -> who publishes it
+	for _, s := range services {
+		if s.Replicas == 0 || s.Config.NetworkMode == "host" {
+			continue
+		}
+		for _, port := range s.Config.Ports {
+			if port.Published == "" || strings.Contains(port.Published, "-") {
+				continue
+			}
+			pm, err := translate.PortMapping(port)
+			if err != nil || pm.HostPort == 0 {
+				continue // the translation reports a bad port with its service
+			}
+			key := fmt.Sprintf("%d/%s", pm.HostPort, pm.Protocol)
+			if s.Replicas > 1 {
+				return fmt.Errorf("service %q: ports: host port %s is published by each of its %d replicas, but only one container can have it: publish a range (e.g. \"%d-%d:%d\") or let the host pick the port", s.Name, key, s.Replicas, pm.HostPort, int(pm.HostPort)+s.Replicas-1, pm.ContainerPort)
+			}
+			for _, o := range taken[key] {
+				if o.service != s.Name && (o.hostIP == "" || pm.HostIP == "" || o.hostIP == pm.HostIP) {
+					return fmt.Errorf("services %q and %q both publish host port %s: only one of them can have it", o.service, s.Name, key)
+				}
+			}
+			taken[key] = append(taken[key], owner{s.Name, pm.HostIP})
+		}
+	}
+	return nil
 }

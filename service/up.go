@@ -81,6 +81,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 	if req.DryRun {
 		return pl, nil
 	}
+	if err := e.preflight(pl); err != nil {
+		return nil, err
+	}
 	// the helper serves DNS for existing networks too: restart it if it died
 	if err := e.ensureHelper(ctx, existingNetworks(desired, observed)...); err != nil {
 		return nil, err

@@ -37,6 +37,9 @@ func (p Process) Ensure(ctx context.Context, networks ...string) error {
 	return dns.WaitServed(wctx, p.Root, networks...)
 }
 
+// Preflight says whether the helper can be started.
+func (p Process) Preflight() error { return p.ArgvErr }
+
 // Stop stops the helper and removes its state: it has nothing left to serve.
 func (p Process) Stop(context.Context) error {
 	if err := daemon.Stop(p.Root); err != nil {
