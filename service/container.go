@@ -59,7 +59,7 @@ func (r *upRunner) createContainer(ctx context.Context, op *Op) (err error) {
 		return err
 	}
 	mounts = append(mounts, shared...)
-	att, err := r.prepareNetwork(ctx, s, name, &cleanup)
+	att, err := r.prepareNetwork(ctx, s, name, number, &cleanup)
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ type attached struct {
 
 // prepareNetwork gives the container its network namespace and attaches it
 // to its networks, as network_mode says.
-func (r *upRunner) prepareNetwork(ctx context.Context, s types.ServiceConfig, name string, cleanup *undo) (attached, error) {
+func (r *upRunner) prepareNetwork(ctx context.Context, s types.ServiceConfig, name string, number int, cleanup *undo) (attached, error) {
 	mode := s.NetworkMode
 	switch {
 	case mode == "host":
@@ -246,7 +246,7 @@ func (r *upRunner) prepareNetwork(ctx context.Context, s types.ServiceConfig, na
 	a := attached{req: network.AttachRequest{ContainerID: name}}
 	var err error
 	if mode != "none" {
-		if a.req, err = translate.Attachments(r.p, s, name); err != nil {
+		if a.req, err = translate.Attachments(r.p, s, name, number); err != nil {
 			return a, err
 		}
 	}

@@ -74,7 +74,7 @@ func subnetOf(key string, c *types.IPAMPool) (netspec.Subnet, error) {
 
 // Attachments lists a container's networks in Docker's order (priority,
 // then name) with its addresses, aliases and published ports.
-func Attachments(p *types.Project, s types.ServiceConfig, name string) (netspec.AttachRequest, error) {
+func Attachments(p *types.Project, s types.ServiceConfig, name string, number int) (netspec.AttachRequest, error) {
 	req := netspec.AttachRequest{ContainerID: name}
 	// the names other containers find this one by, on each of its networks
 	names := []string{s.Name, name}
@@ -103,7 +103,7 @@ func Attachments(p *types.Project, s types.ServiceConfig, name string) (netspec.
 		req.Networks = append(req.Networks, a)
 	}
 	for _, port := range s.Ports {
-		pm, err := PortMapping(port)
+		pm, err := ReplicaPortMapping(port, number)
 		if err != nil {
 			return req, fmt.Errorf("service %q: ports: %w", s.Name, err)
 		}
@@ -117,6 +117,27 @@ func parseAddr(s string) (netip.Addr, error) {
 		return netip.Addr{}, nil
 	}
 	return netip.ParseAddr(s)
+}
+
+// ReplicaPortMapping is PortMapping for replica number n (from 1): with a published
+// range ("6005-6015:80") each replica takes its own port of the range, as Docker
+// Compose gives them.
+func ReplicaPortMapping(p types.ServicePortConfig, n int) (netspec.PortMapping, error) {
+	pm, err := PortMapping(p)
+	first, last, isRange := strings.Cut(p.Published, "-")
+	if err != nil || !isRange || n <= 1 {
+		return pm, err
+	}
+	lo, _ := strconv.Atoi(first)
+	hi, err := strconv.Atoi(last)
+	if err != nil || hi < lo {
+		return pm, fmt.Errorf("invalid published port range %q", p.Published)
+	}
+	if lo+n-1 > hi {
+		return pm, fmt.Errorf("published port range %s has %d ports: replica %d has none", p.Published, hi-lo+1, n)
+	}
+	pm.HostPort = uint16(lo + n - 1)
+	return pm, nil
 }
 
 // PortMapping converts one normalised compose port; an empty published

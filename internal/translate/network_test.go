@@ -335,7 +335,7 @@ func TestAttachments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := Attachments(p, tt.svc, "proj-web-1")
+			req, err := Attachments(p, tt.svc, "proj-web-1", 1)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want %q", err, tt.err)
@@ -358,7 +358,7 @@ func TestAttachments(t *testing.T) {
 		s := types.ServiceConfig{Name: "web", ContainerSpec: types.ContainerSpec{Hostname: "box", Networks: map[string]*types.ServiceNetworkConfig{
 			"back": {Aliases: []string{"a"}}, "front": {Aliases: []string{"b"}},
 		}}}
-		req, err := Attachments(p, s, "proj-web-1")
+		req, err := Attachments(p, s, "proj-web-1", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,14 +405,31 @@ func TestPortMapping(t *testing.T) {
 	}
 	t.Run("in Attachments, errors name the service", func(t *testing.T) {
 		s := types.ServiceConfig{Name: "web", WorkloadSpec: types.WorkloadSpec{Ports: []types.ServicePortConfig{{Target: 80}, {Target: 0}}}}
-		_, err := Attachments(&types.Project{}, s, "proj-web-1")
+		_, err := Attachments(&types.Project{}, s, "proj-web-1", 1)
 		if err == nil || err.Error() != `service "web": ports: invalid container port 0` {
 			t.Errorf("error %v", err)
 		}
 		s.Ports = s.Ports[:1]
-		req, err := Attachments(&types.Project{}, s, "proj-web-1")
+		req, err := Attachments(&types.Project{}, s, "proj-web-1", 1)
 		if err != nil || len(req.Ports) != 1 || req.Ports[0] != (netspec.PortMapping{ContainerPort: 80, Protocol: "tcp"}) {
 			t.Errorf("ports %+v, %v", req.Ports, err)
 		}
 	})
+}
+
+func TestReplicaPortMapping(t *testing.T) {
+	rng := types.ServicePortConfig{Published: "6005-6015", Target: 80, Protocol: "tcp"}
+	for n, want := range map[int]uint16{1: 6005, 2: 6006, 5: 6009, 11: 6015} {
+		pm, err := ReplicaPortMapping(rng, n)
+		if err != nil || pm.HostPort != want {
+			t.Errorf("replica %d: %d, %v; want %d", n, pm.HostPort, err, want)
+		}
+	}
+	if _, err := ReplicaPortMapping(rng, 12); err == nil || !strings.Contains(err.Error(), "replica 12 has none") {
+		t.Errorf("replica beyond the range: %v", err)
+	}
+	fixed := types.ServicePortConfig{Published: "8080", Target: 80}
+	if pm, err := ReplicaPortMapping(fixed, 3); err != nil || pm.HostPort != 8080 {
+		t.Errorf("a fixed port: %d, %v", pm.HostPort, err)
+	}
 }
