@@ -423,5 +423,11 @@ func removeDir(dir string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("remove %s: %w", dir, err)
+	return leftFiles{fmt.Errorf("remove %s: %w", dir, err)}
 }
+
+// leftFiles is a removal that left only the container's files behind: down goes on
+// with the networks and the helper, and reports it at the end.
+type leftFiles struct{ error }
+
+func (l leftFiles) Unwrap() error { return l.error }

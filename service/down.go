@@ -62,18 +62,19 @@ func (e *Engine) Down(ctx context.Context, projectName string, req DownRequest) 
 	r := newDownRunner(e, observed, req.Timeout, pl)
 	// every op at once: the bound on the work is the runner's slots
 	err = plan.Execute(ctx, pl, r, len(pl.Ops), e.Progress)
+	left := errors.Join(r.left...)
 	if err := errors.Join(err, r.helperStopped()); err != nil {
-		return pl, err
+		return pl, errors.Join(err, left)
 	}
 	if err := e.sweep(ctx, projectName); err != nil {
-		return pl, err
+		return pl, errors.Join(err, left)
 	}
 	if r.helperDone == nil {
 		if err := e.stopIdleHelper(ctx); err != nil {
-			return pl, err
+			return pl, errors.Join(err, left)
 		}
 	}
-	return pl, e.removeImages(ctx, req.Project, req.RemoveImages)
+	return pl, errors.Join(e.removeImages(ctx, req.Project, req.RemoveImages), left)
 }
 
 func (e *Engine) removeImages(ctx context.Context, p *types.Project, mode string) error {
@@ -110,6 +111,10 @@ type downRunner struct {
 	// helper can stop meanwhile; helperDone then reports its stop.
 	helperOnce sync.Once
 	helperDone chan error
+	// left are the containers whose files could not be removed: reported once
+	// everything else is gone
+	mu   sync.Mutex
+	left []error
 }
 
 func newDownRunner(e *Engine, observed Observed, timeout *time.Duration, pl *Plan) *downRunner {
@@ -149,7 +154,14 @@ func (r *downRunner) removeContainer(ctx context.Context, c Container) error {
 	if err := r.e.stopForRemoval(ctx, c, r.timeout); err != nil {
 		return err
 	}
-	return r.slots.do(ctx, func() error { return r.e.deleteStopped(ctx, c, false) })
+	err := r.slots.do(ctx, func() error { return r.e.deleteStopped(ctx, c, false) })
+	if _, ok := errors.AsType[leftFiles](err); ok {
+		r.mu.Lock()
+		r.left = append(r.left, fmt.Errorf("service %q: %w", c.Service, err))
+		r.mu.Unlock()
+		return nil
+	}
+	return err
 }
 
 // stopHelperEarly starts stopping berth's helper while the networks go

@@ -188,7 +188,11 @@ func TestE2EUpErrors(t *testing.T) {
 			if r.code != 1 || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("exit %d, stderr:\n%s\nwant it to contain %q", r.code, r.stderr, tt.want)
 			}
-			e.berth("down", "-v")
+			// down must succeed after a failed up, a health probe racing the removal
+			// of its container's directory included (issue 18's loaded-machine race)
+			if d := e.berth("down", "-v"); d.code != 0 || strings.Contains(d.stderr, "Error") {
+				t.Errorf("down after the failed up: exit %d, stderr:\n%s", d.code, d.stderr)
+			}
 		})
 	}
 	testenv.AssertNoLeak(t, e.leakScope(), before)
