@@ -14,8 +14,8 @@ import (
 	"slices"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	"k8s.io/apimachinery/pkg/runtime"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Object is a typed Kubernetes object of the output.
