@@ -16,6 +16,7 @@ declare -A allowed=(
   [internal/imagekit]=""
   [internal/build]=""
   [internal/ctrd]="internal/progress"
+  [internal/kube]="project"
   [cmd/berth-logger]="internal/logs"
 )
 for pkg in "${!allowed[@]}"; do

@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
+
+	"github.com/berth-dev/berth/project"
 )
 
 // mainContainer is the service's container: what `up` would run, in a pod.
@@ -45,14 +47,33 @@ func (c *converter) commandLine(s types.ServiceConfig, ctr *corev1.Container) {
 		if len(s.Entrypoint) == 0 {
 			c.warn(s.Name, "entrypoint", "an empty entrypoint cannot clear the image's ENTRYPOINT in Kubernetes: the image's is kept")
 		}
-		ctr.Command = slices.Clone([]string(s.Entrypoint))
+		ctr.Command = literal(s.Entrypoint)
 	}
 	if s.Command != nil {
 		if len(s.Command) == 0 && s.Entrypoint == nil {
 			c.warn(s.Name, "command", "an empty command cannot clear the image's CMD in Kubernetes: the image's is kept")
 		}
-		ctr.Args = slices.Clone([]string(s.Command))
+		ctr.Args = literal(s.Command)
 	}
+}
+
+// literal protects strings from Kubernetes' $(VAR) expansion, which
+// Docker does not do, in commands, probes, hooks and variables: $$ is a
+// literal $ to Kubernetes. Strings without $( or $$ read the same either way
+// and are left as written.
+func literal(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = literalString(a)
+	}
+	return out
+}
+
+func literalString(s string) string {
+	if strings.Contains(s, "$(") || strings.Contains(s, "$$") {
+		return strings.ReplaceAll(s, "$", "$$")
+	}
+	return s
 }
 
 // containerPorts lists the ports of ports and expose, once each; in
@@ -101,7 +122,7 @@ func probes(hc *healthCheck) (readiness, liveness, startup *corev1.Probe) {
 	}
 	probe := func() *corev1.Probe {
 		return &corev1.Probe{
-			ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: slices.Clone(argv)}},
+			ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: literal(argv)}},
 			PeriodSeconds:    seconds(hc.Interval),
 			TimeoutSeconds:   seconds(hc.Timeout),
 			SuccessThreshold: 1,
@@ -257,7 +278,7 @@ func (c *converter) lifecycle(s types.ServiceConfig) *corev1.Lifecycle {
 		if h.User != "" || h.Privileged || h.WorkingDir != "" || len(h.Environment) > 0 {
 			c.warn(s.Name, key, "the hook runs as the container does: its user, privileged, working_dir and environment are left out")
 		}
-		return &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: slices.Clone([]string(h.Command))}}
+		return &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: literal(h.Command)}}
 	}
 	lc := &corev1.Lifecycle{PostStart: hook("post_start", s.PostStart), PreStop: hook("pre_stop", s.PreStop)}
 	if lc.PostStart == nil && lc.PreStop == nil {
@@ -285,10 +306,7 @@ func (c *converter) pullPolicy(s types.ServiceConfig) corev1.PullPolicy {
 // tags it, rewritten under --registry, or reported: a cluster pulls images,
 // it cannot read the local image store.
 func (c *converter) image(s types.ServiceConfig) string {
-	img := s.Image
-	if img == "" {
-		img = c.p.Name + "-" + s.Name
-	}
+	img := project.ImageName(c.p.Name, s)
 	if s.Build == nil {
 		return img
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/go-units"
 )
 
 // Docker's health check defaults.
@@ -292,8 +293,14 @@ func mountsOf(p *types.Project, s types.ServiceConfig) ([]mount, []string, error
 		out = append(out, m)
 	}
 	for _, t := range s.Tmpfs {
-		target, _, _ := strings.Cut(t, ":")
-		out = append(out, mount{Kind: mountTmpfs, Target: path.Clean(target)})
+		target, opts, _ := strings.Cut(t, ":")
+		m := mount{Kind: mountTmpfs, Target: path.Clean(target)}
+		for _, opt := range strings.Split(opts, ",") {
+			if size, ok := strings.CutPrefix(opt, "size="); ok {
+				m.TmpfsSize, _ = units.RAMInBytes(size)
+			}
+		}
+		out = append(out, m)
 	}
 	return out, ignored, nil
 }

@@ -266,7 +266,7 @@ func (c *converter) envFileValues(s types.ServiceConfig) (map[string]string, err
 func envVars(env map[string]string) []corev1.EnvVar {
 	var out []corev1.EnvVar
 	for _, k := range slices.Sorted(maps.Keys(env)) {
-		out = append(out, corev1.EnvVar{Name: k, Value: env[k]})
+		out = append(out, corev1.EnvVar{Name: k, Value: literalString(env[k])})
 	}
 	return out
 }

@@ -241,10 +241,10 @@ func (c *converter) preStart(sp *servicePlan, spec *corev1.PodSpec) {
 			ctr.Image = h.Image
 		}
 		if h.Entrypoint != nil {
-			ctr.Command = slices.Clone([]string(h.Entrypoint))
+			ctr.Command = literal(h.Entrypoint)
 		}
 		if h.Command != nil {
-			ctr.Args = slices.Clone([]string(h.Command))
+			ctr.Args = literal(h.Command)
 		}
 		if h.Environment != nil {
 			ctr.Env = envVars(environmentOf(types.ServiceConfig{ContainerSpec: h.ContainerSpec}))

@@ -134,7 +134,7 @@ func (c *converter) jobWaitAccess(sp *servicePlan, account string, jobs []string
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
 			ObjectMeta: c.meta(account, labels),
 			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: account},
-			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: account}},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: account, Namespace: c.opts.Namespace}},
 		},
 	}
 }
