@@ -210,6 +210,10 @@ func (c *converter) containerSecurity(s types.ServiceConfig) *corev1.SecurityCon
 			c.warn(s.Name, "user", "%q: Kubernetes takes numeric ids only: the image's user is kept", s.User)
 		} else {
 			sc.RunAsUser = ptr.To(uid)
+			if uid != 0 {
+				// true by construction; said, it lets the pod meet restricted
+				sc.RunAsNonRoot = ptr.To(true)
+			}
 			if group != "" {
 				sc.RunAsGroup = ptr.To(gid)
 			}

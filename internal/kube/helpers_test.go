@@ -13,7 +13,7 @@ import (
 
 // loadFiles writes a project directory (compose.yaml and the files it
 // references) and loads it as `berth kube convert` does.
-func loadFiles(t *testing.T, files map[string]string) *types.Project {
+func loadFiles(t *testing.T, files map[string]string, environ ...string) *types.Project {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
@@ -25,14 +25,15 @@ func loadFiles(t *testing.T, files map[string]string) *types.Project {
 			t.Fatal(err)
 		}
 	}
-	return loadDir(t, dir)
+	return loadDir(t, dir, environ...)
 }
 
-func loadDir(t *testing.T, dir string) *types.Project {
+// loadDir loads with only the given environment, never the test's.
+func loadDir(t *testing.T, dir string, environ ...string) *types.Project {
 	t.Helper()
 	p, err := project.Load(t.Context(), project.LoadOptions{
 		ConfigPaths:  []string{filepath.Join(dir, "compose.yaml")},
-		Environ:      []string{"HOME=/home/user"},
+		Environ:      append([]string{"HOME=/home/user"}, environ...),
 		KeepEnvFiles: true,
 	})
 	if err != nil {
