@@ -28,11 +28,17 @@ func loadFiles(t *testing.T, files map[string]string, environ ...string) *types.
 	return loadDir(t, dir, environ...)
 }
 
-// loadDir loads with only the given environment, never the test's.
+// loadDir loads dir/compose.yaml with only the given environment, never
+// the test's.
 func loadDir(t *testing.T, dir string, environ ...string) *types.Project {
 	t.Helper()
+	return loadFile(t, filepath.Join(dir, "compose.yaml"), environ...)
+}
+
+func loadFile(t *testing.T, file string, environ ...string) *types.Project {
+	t.Helper()
 	p, err := project.Load(t.Context(), project.LoadOptions{
-		ConfigPaths:  []string{filepath.Join(dir, "compose.yaml")},
+		ConfigPaths:  []string{file},
 		Environ:      append([]string{"HOME=/home/user"}, environ...),
 		KeepEnvFiles: true,
 	})
