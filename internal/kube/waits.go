@@ -36,9 +36,6 @@ func (c *converter) waits(sp *servicePlan, spec *corev1.PodSpec) {
 			continue
 		case d.Condition == types.ServiceConditionCompletedSuccessfully:
 			c.warn(sp.s.Name, key, "%s is a %s, which does not complete: the pod waits until it is ready instead", d.Service, dep.kind)
-		case dep.s.NetworkMode != "" && !dep.hostNet:
-			c.warn(sp.s.Name, key, "%s has network_mode %q and no DNS name to wait for: no wait", d.Service, dep.s.NetworkMode)
-			continue
 		}
 		spec.InitContainers = append(spec.InitContainers, c.dnsWait(dep))
 	}

@@ -34,6 +34,8 @@ func Marshal(o Object) ([]byte, error) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, err
 	}
+	// the server's to write: a StatefulSet's has counters even when empty
+	delete(doc, "status")
 	prune(doc)
 	return yaml.Marshal(doc)
 }
@@ -44,7 +46,7 @@ func Marshal(o Object) ([]byte, error) {
 func prune(v any) {
 	switch t := v.(type) {
 	case map[string]any:
-		for _, k := range []string{"status", "resources", "strategy"} {
+		for _, k := range []string{"status", "resources", "strategy", "updateStrategy"} {
 			if m, ok := t[k].(map[string]any); ok && deepEmpty(m) {
 				delete(t, k)
 			}

@@ -23,6 +23,7 @@ import (
 	"k8s.io/apiserver/pkg/warning"
 	"k8s.io/kubernetes/pkg/api/legacyscheme"
 	api "k8s.io/kubernetes/pkg/apis/core"
+	"k8s.io/kubernetes/pkg/capabilities"
 	"k8s.io/kubernetes/pkg/registry/apps/deployment"
 	"k8s.io/kubernetes/pkg/registry/apps/statefulset"
 	"k8s.io/kubernetes/pkg/registry/batch/job"
@@ -66,6 +67,13 @@ var kinds = map[schema.GroupKind]kindInfo{
 }
 
 var strictCodecs = serializer.NewCodecFactory(legacyscheme.Scheme, serializer.EnableStrict)
+
+func init() {
+	// kube-apiserver --allow-privileged=true, as kubeadm, kind and most
+	// clusters start it (its own default is false): privileged containers
+	// are then a matter of Pod Security, which berth reports per service
+	capabilities.Setup(true, 0)
+}
 
 // Result is the server's answer to a create: its errors, and the warnings
 // it would return with a success.
