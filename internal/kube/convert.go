@@ -104,7 +104,9 @@ func Convert(p *types.Project, opts Options) (*Result, error) {
 	c.aliasServices()
 	c.networkPolicies()
 	c.claims()
-	c.finish()
+	if err := c.finish(); err != nil {
+		return nil, err
+	}
 	return c.res, nil
 }
 
@@ -145,8 +147,9 @@ var kindOrder = []string{"ServiceAccount", "Role", "RoleBinding", "ConfigMap", "
 	"PersistentVolumeClaim", "Service", "NetworkPolicy", "StatefulSet", "Deployment", "Job"}
 
 // finish sorts the output so that the same project always gives the same
-// bytes.
-func (c *converter) finish() {
+// bytes, and refuses two objects of one kind and name (possible only with
+// explicit names: a config's name: equal to a derived name).
+func (c *converter) finish() error {
 	rank := func(o Object) int { return slices.Index(kindOrder, kindOf(o)) }
 	slices.SortStableFunc(c.res.Objects, func(a, b Object) int {
 		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.GetName(), b.GetName()))
@@ -157,6 +160,13 @@ func (c *converter) finish() {
 	})
 	slices.SortFunc(c.res.Generators, func(a, b SecretGenerator) int { return cmp.Compare(a.Name, b.Name) })
 	slices.SortFunc(c.res.PodSecurity, func(a, b PodSecurity) int { return cmp.Compare(a.Service, b.Service) })
+	for i := 1; i < len(c.res.Objects); i++ {
+		a, b := c.res.Objects[i-1], c.res.Objects[i]
+		if kindOf(a) == kindOf(b) && a.GetName() == b.GetName() {
+			return fmt.Errorf("two %s objects would be named %q: give one of the Compose elements behind them another name", kindOf(a), a.GetName())
+		}
+	}
+	return nil
 }
 
 func kindOf(o Object) string {

@@ -13,7 +13,7 @@ import (
 
 // loadFiles writes a project directory (compose.yaml and the files it
 // references) and loads it as `berth kube convert` does.
-func loadFiles(t *testing.T, files map[string]string, environ ...string) *types.Project {
+func loadFiles(t testing.TB, files map[string]string, environ ...string) *types.Project {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
@@ -30,12 +30,12 @@ func loadFiles(t *testing.T, files map[string]string, environ ...string) *types.
 
 // loadDir loads dir/compose.yaml with only the given environment, never
 // the test's.
-func loadDir(t *testing.T, dir string, environ ...string) *types.Project {
+func loadDir(t testing.TB, dir string, environ ...string) *types.Project {
 	t.Helper()
 	return loadFile(t, filepath.Join(dir, "compose.yaml"), environ...)
 }
 
-func loadFile(t *testing.T, file string, environ ...string) *types.Project {
+func loadFile(t testing.TB, file string, environ ...string) *types.Project {
 	t.Helper()
 	p, err := project.Load(t.Context(), project.LoadOptions{
 		ConfigPaths:  []string{file},
@@ -54,7 +54,7 @@ func convertYAML(t *testing.T, compose string, opts Options) *Result {
 	return mustConvert(t, loadFiles(t, map[string]string{"compose.yaml": compose}), opts)
 }
 
-func mustConvert(t *testing.T, p *types.Project, opts Options) *Result {
+func mustConvert(t testing.TB, p *types.Project, opts Options) *Result {
 	t.Helper()
 	res, err := Convert(p, opts)
 	if err != nil {

@@ -60,7 +60,7 @@ func corpus(t *testing.T) []converted {
 }
 
 // loadDirIn loads the directory's own Compose file, whatever its name.
-func loadDirIn(t *testing.T, dir string) *types.Project {
+func loadDirIn(t testing.TB, dir string) *types.Project {
 	t.Helper()
 	for _, name := range []string{"compose.yaml", "compose.yml"} {
 		if matches, _ := filepath.Glob(filepath.Join(dir, name)); len(matches) == 1 {

@@ -3,6 +3,7 @@ package kube
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/pod-security-admission/api"
@@ -10,16 +11,15 @@ import (
 )
 
 // evaluator is the Pod Security Admission library's checks, as the API
-// server runs them.
-var evaluator = mustEvaluator()
-
-func mustEvaluator() policy.Evaluator {
+// server runs them; made on first use, so that other commands do not pay
+// for it at start.
+var evaluator = sync.OnceValue(func() policy.Evaluator {
 	e, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
 	if err != nil {
 		panic(fmt.Sprintf("pod security checks: %v", err))
 	}
 	return e
-}
+})
 
 // podSecurity finds the strictest Pod Security Standard the service's
 // pods meet, so that a namespace's enforced level can be chosen knowingly;
@@ -27,7 +27,7 @@ func mustEvaluator() policy.Evaluator {
 func (c *converter) podSecurity(sp *servicePlan, tmpl corev1.PodTemplateSpec) {
 	ps := PodSecurity{Service: sp.s.Name, Level: string(api.LevelRestricted)}
 	for _, level := range []api.Level{api.LevelBaseline, api.LevelRestricted} {
-		result := policy.AggregateCheckResults(evaluator.EvaluatePod(api.LevelVersion{Level: level, Version: api.LatestVersion()}, &tmpl.ObjectMeta, &tmpl.Spec))
+		result := policy.AggregateCheckResults(evaluator().EvaluatePod(api.LevelVersion{Level: level, Version: api.LatestVersion()}, &tmpl.ObjectMeta, &tmpl.Spec))
 		if result.Allowed {
 			continue
 		}
