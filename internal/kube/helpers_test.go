@@ -118,10 +118,3 @@ func requireWarning(t *testing.T, res *Result, service string, parts ...string) 
 		t.Errorf("want one warning of %q with %q, got %d; all: %v", service, parts, len(warningsWith(res, service, parts...)), res.Warnings)
 	}
 }
-
-func requireNoWarnings(t *testing.T, res *Result) {
-	t.Helper()
-	if len(res.Warnings) > 0 {
-		t.Errorf("unexpected warnings: %v", res.Warnings)
-	}
-}
