@@ -38,9 +38,13 @@ func (c *converter) podTemplate(sp *servicePlan) (corev1.PodTemplateSpec, error)
 		NodeSelector:                  c.nodeSelector(s),
 	}
 	if s.Init != nil && *s.Init {
-		// the pod's pause process becomes PID 1 and reaps zombies, as
-		// Docker's init does
-		spec.ShareProcessNamespace = ptr.To(true)
+		if spec.HostPID {
+			c.warn(s.Name, "init", "with pid: host the pod cannot share its own process namespace: left out")
+		} else {
+			// the pod's pause process becomes PID 1 and reaps zombies, as
+			// Docker's init does
+			spec.ShareProcessNamespace = ptr.To(true)
+		}
 	}
 	if sp.hostNet {
 		spec.DNSPolicy = corev1.DNSClusterFirstWithHostNet
@@ -201,12 +205,25 @@ func (c *converter) sysctls(sp *servicePlan) []corev1.Sysctl {
 		case sp.hostNet && strings.HasPrefix(dotted, "net."):
 			c.warn(s.Name, "sysctls", "%q: a pod on the host's network cannot set network sysctls: left out", name)
 			continue
+		case s.Ipc == "host" && isIPCSysctl(dotted):
+			c.warn(s.Name, "sysctls", "%q: a pod sharing the host's IPC namespace cannot set IPC sysctls: left out", name)
+			continue
 		case !slices.Contains(safeSysctls, dotted):
 			c.warn(s.Name, "sysctls", "%q is not a safe sysctl: the kubelet refuses the pod unless the node allows it (--allowed-unsafe-sysctls)", name)
 		}
 		out = append(out, corev1.Sysctl{Name: name, Value: s.Sysctls[name]})
 	}
 	return out
+}
+
+// isIPCSysctl: the sysctls of the IPC namespace, as the kubelet groups them.
+func isIPCSysctl(name string) bool {
+	for _, prefix := range []string{"kernel.shm", "kernel.msg", "kernel.sem", "fs.mqueue."} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // nodeSelector pins the pods to the platform's OS and architecture.

@@ -189,10 +189,10 @@ func (c *converter) storage(sp *servicePlan, spec *corev1.PodSpec) error {
 			}
 		case mountBind:
 			ok, err := c.bindMount(sp, spec, m, i, &vm)
-			if err != nil || !ok {
-				if err != nil {
-					return err
-				}
+			if err != nil {
+				return err
+			}
+			if !ok {
 				continue
 			}
 		}
