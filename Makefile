@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 TOOLS := $(CURDIR)/bin/tools
 
-.PHONY: all build test unit e2e lint runtime demo bench soak clean fuzz kube-validate
+.PHONY: all build test unit race e2e lint runtime kube-test-deps demo bench soak clean fuzz kube-validate
 
 all: build
 
@@ -18,10 +18,11 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/berth-logger ./cmd/berth-logger
 
 # The whole suite: set-up of the runtime (installs and starts containerd when
-# missing), vet, unit and end-to-end tests. In CI (CI=true) an end-to-end test
-# that cannot reach containerd fails instead of skipping.
-test: runtime build kube-validate
-	$(GO) vet ./...
+# missing), the lint bar (gofmt, vet, staticcheck, package layering), the unit
+# tests under the race detector, then every test against the real containerd.
+# In CI (CI=true) an end-to-end test that cannot reach containerd fails instead
+# of skipping.
+test: runtime kube-test-deps build lint race kube-validate
 	$(GO) test -count=1 -p 1 -timeout 40m ./...
 
 # berth kube convert's output for every Compose file of the repository (corpus, examples,
@@ -30,11 +31,23 @@ test: runtime build kube-validate
 kube-validate:
 	cd tools/kubevalidate && $(GO) test -count=1 ./...
 
+# Unit tests only: -short skips every end-to-end test, so this touches no daemon
+# and needs no root.
 unit:
 	$(GO) test -count=1 -short ./...
 
+# The unit tests under the race detector (end-to-end tests skip under -short).
+race:
+	$(GO) test -count=1 -short -race ./...
+
 runtime:
 	bash scripts/install-runtime.sh
+
+# The Kubernetes control plane of the `berth kube` tests (internal/kubetest): etcd,
+# kube-apiserver, kube-controller-manager and kubectl, cached in /var/cache/berth/kube.
+# The first run builds them from the Go module proxy (12-30 min); later runs do nothing.
+kube-test-deps:
+	bash scripts/install-kube-test.sh
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -15,42 +15,6 @@ import (
 	gocni "github.com/containerd/go-cni"
 )
 
-// Attachment asks for a container's interface on one network.
-type Attachment struct {
-	Network string `json:"network"`
-	// IPv4 and IPv6 are optional static addresses inside the network's subnets (and,
-	// host-local being what it is, inside its ip_range when it has one).
-	IPv4 netip.Addr `json:"ipv4,omitzero"`
-	IPv6 netip.Addr `json:"ipv6,omitzero"`
-	// MAC is an optional unicast MAC address, e.g. "02:42:ac:11:00:02".
-	MAC string `json:"mac,omitempty"`
-	// Aliases are kept with the attachment for name resolution; CNI does not use them.
-	Aliases []string `json:"aliases,omitempty"`
-	// Priority orders the interfaces as Docker does: higher priority first, equal
-	// priorities by network name. The first interface is eth0, and the first
-	// non-internal network in that order carries the default route and the published
-	// ports.
-	Priority int `json:"priority,omitempty"`
-}
-
-// AttachRequest is what one container needs: its networks and its published ports.
-type AttachRequest struct {
-	ContainerID string
-	Networks    []Attachment
-	Ports       []PortMapping
-}
-
-// Interface is a container's interface as CNI set it up.
-type Interface struct {
-	Network  string     `json:"network"`
-	Name     string     `json:"name"` // eth0, eth1, …
-	IPv4     netip.Addr `json:"ipv4,omitzero"`
-	IPv6     netip.Addr `json:"ipv6,omitzero"`
-	MAC      string     `json:"mac"`
-	Gateway  netip.Addr `json:"gateway,omitzero"`
-	Gateway6 netip.Addr `json:"gateway6,omitzero"`
-}
-
 // record is an attached container, saved before the first CNI ADD so that Detach can
 // run the same DEL after any crash.
 type record struct {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/berth-dev/berth/network/netspec"
 )
 
 // Ensure creates the network, or returns it when it exists. An existing network whose
@@ -20,7 +22,7 @@ import (
 // internal rules. A subnet, given or allocated, must overlap none of the host's routes
 // and addresses (but those of its own bridge) and none of the data root's networks.
 func (m *Manager) Ensure(ctx context.Context, spec Spec) (Network, error) {
-	if err := spec.validate(); err != nil {
+	if err := spec.Check(); err != nil {
 		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -229,7 +231,7 @@ func (m *Manager) Get(name string) (Network, error) {
 }
 
 func (m *Manager) get(name string) (Network, error) {
-	if !namePattern.MatchString(name) {
+	if !netspec.ValidName(name) {
 		return Network{}, ErrNotFound
 	}
 	var n Network

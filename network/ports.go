@@ -9,26 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
-
-// PortMapping publishes a container port on the host.
-type PortMapping struct {
-	// HostIP is the host address to publish on; "" means all of them.
-	HostIP string `json:"hostIP,omitempty"`
-	// HostPort 0 picks a free port; Attach returns the one it picked.
-	HostPort      uint16 `json:"hostPort"`
-	ContainerPort uint16 `json:"containerPort"`
-	// Protocol is "tcp" (also when empty) or "udp".
-	Protocol string `json:"protocol,omitempty"`
-}
-
-func (p PortMapping) String() string {
-	host := strconv.Itoa(int(p.HostPort))
-	if p.HostIP != "" {
-		host = net.JoinHostPort(p.HostIP, host)
-	}
-	return fmt.Sprintf("%s:%d/%s", host, p.ContainerPort, p.Protocol)
-}
 
 // portKey identifies a published host port. The host address is left out on purpose:
 // portmap's DNAT rules are matched per port, so two mappings of one port on different
@@ -160,7 +143,7 @@ func reservePorts(ports []PortMapping, owner string) ([]PortMapping, error) {
 		return nil, err
 	}
 	for _, p := range resolved {
-		if err := os.WriteFile(reservationFile(p), []byte(owner), 0o644); err != nil {
+		if err := atomicfile.WriteFile(reservationFile(p), []byte(owner), 0o644); err != nil {
 			releasePorts(resolved, owner)
 			return nil, fmt.Errorf("reserve host port %d/%s: %w", p.HostPort, p.Protocol, err)
 		}

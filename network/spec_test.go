@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/network/netspec"
 )
 
 func TestSpecValidate(t *testing.T) {
@@ -31,7 +33,7 @@ func TestSpecValidate(t *testing.T) {
 		{"ipv6 without enable_ipv6", Spec{Name: "n", Subnets: []Subnet{sn("fd00:1::/64")}}, "needs enable_ipv6"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.spec.validate()
+			err := tt.spec.Check()
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("validate: %v", err)
@@ -54,14 +56,14 @@ func TestDerivedNames(t *testing.T) {
 		t.Fatal("bridge name is not deterministic")
 	}
 	for _, name := range []string{a, b, bridgeName("/r", strings.Repeat("x", 200))} {
-		if err := validIfName(name); err != nil || !strings.HasPrefix(name, "br-") {
+		if err := netspec.ValidIfName(name); err != nil || !strings.HasPrefix(name, "br-") {
 			t.Errorf("bridge name %q: %v", name, err)
 		}
 	}
 	if bridgeName("/r", "ab") == bridgeName("/ra", "b") {
 		t.Error("data root and name run together in the hash")
 	}
-	if c := cniName("/var/lib/berth", "proj_default"); c != "berth-"+strings.TrimPrefix(a, "br-") || !namePattern.MatchString(c) {
+	if c := cniName("/var/lib/berth", "proj_default"); c != "berth-"+strings.TrimPrefix(a, "br-") || !netspec.ValidName(c) {
 		t.Errorf("cni name %q does not match bridge %q", c, a)
 	}
 }

@@ -362,3 +362,36 @@ func mainFile(p *types.Project) string {
 	}
 	return p.ComposeFiles[0]
 }
+
+// NewGraphFromEdges builds the graph of services that exist without their Compose
+// file: from the dependencies berth recorded on their containers. Edges to services
+// not listed are dropped (a dependency without containers has nothing to order), and
+// so is every edge of a cycle, which berth never records but another tool might:
+// up, down, stop, start and restart then order by one graph either way.
+func NewGraphFromEdges(services []string, edges []Edge) *Graph {
+	g := &Graph{
+		services:   slices.Sorted(slices.Values(services)),
+		edges:      make(map[string][]Edge),
+		needs:      make(map[string][]string),
+		dependents: make(map[string][]string),
+	}
+	g.services = slices.Compact(g.services)
+	edges = slices.Clone(edges)
+	slices.SortFunc(edges, func(a, b Edge) int {
+		if c := strings.Compare(a.From, b.From); c != 0 {
+			return c
+		}
+		return compareEdges(a, b)
+	})
+	for _, e := range edges {
+		_, from := slices.BinarySearch(g.services, e.From)
+		_, to := slices.BinarySearch(g.services, e.To)
+		if from && to && e.From != e.To {
+			g.add(e)
+		}
+	}
+	if g.findCycle() != nil {
+		return NewGraphFromEdges(services, nil)
+	}
+	return g
+}

@@ -92,6 +92,19 @@ func ServiceHash(s types.ServiceConfig) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// NetworkHash is the hash of a network's Compose definition: up recreates a network
+// whose recorded hash differs, as Docker Compose does since v2.31.
+func NetworkHash(n types.NetworkConfig) string { return definitionHash(n) }
+
+// VolumeHash is the hash of a volume's Compose definition.
+func VolumeHash(v types.VolumeConfig) string { return definitionHash(v) }
+
+func definitionHash(v any) string {
+	b, _ := json.Marshal(v) // compose-go's config types always marshal
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
 // Replicas is how many containers a service wants: scale, deploy.replicas
 // or 1.
 func Replicas(s types.ServiceConfig) int {

@@ -6,16 +6,29 @@ mod=$(go list -m)
 fail=0
 # package → the internal packages it may import (besides itself)
 declare -A allowed=(
-  [project]=""
-  [network]=""
-  [network/dns]="network"
-  [volumes]=""
+  [project]="internal/record internal/runspec network/netspec"
+  [network/netspec]=""
+  [internal/runspec]=""
+  [internal/record]="internal/runspec network/netspec"
+  [internal/atomicfile]=""
+  [internal/translate]="project internal/record internal/runspec network/netspec"
+  [internal/helper]="internal/daemon network/dns network network/netspec internal/atomicfile"
+  [network]="network/netspec internal/atomicfile"
+  [network/dns]="network network/netspec internal/atomicfile"
+  [volumes]="internal/atomicfile"
   [internal/progress]=""
   [internal/logs]=""
-  [internal/daemon]=""
+  [internal/daemon]="internal/atomicfile"
   [internal/imagekit]=""
-  [internal/build]=""
-  [internal/ctrd]="internal/progress"
+  [internal/build]="internal/atomicfile"
+  [internal/ctrd]="internal/progress internal/runspec"
+  [internal/watch]=""
+  [internal/fscopy]=""
+  [internal/procfs]=""
+  [service/supervise]="service/plan project internal/record internal/translate internal/runspec network/netspec internal/progress internal/atomicfile internal/ctrd"
+  [service/attach]="service/plan project internal/record internal/translate internal/runspec network/netspec internal/progress"
+  [service/plan]="project internal/record internal/translate internal/runspec network/netspec internal/progress"
+  [internal/kubetest]="internal/testenv internal/imagekit"
   [internal/kube]="project"
   [cmd/berth-logger]="internal/logs"
 )
@@ -24,7 +37,8 @@ for pkg in "${!allowed[@]}"; do
   for dep in $(go list -deps "./$pkg" | grep "^$mod/" || true); do
     rel=${dep#"$mod/"}
     [ "$rel" = "$pkg" ] && continue
-    if ! grep -qw -- "$rel" <<<"${allowed[$pkg]}"; then
+    # exact entries: "network" must not pass where only "network/netspec" is allowed
+    if [[ " ${allowed[$pkg]} " != *" $rel "* ]]; then
       echo "layering: $pkg must not import $rel"; fail=1
     fi
   done

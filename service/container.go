@@ -11,18 +11,11 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/berth-dev/berth/internal/record"
+	"github.com/berth-dev/berth/internal/translate"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/volumes"
-)
-
-// Labels berth adds to remember what it must undo for a container.
-const (
-	LabelNetNS     = "berth.netns"
-	LabelAnonymous = "berth.anonymous-volume"
-	LabelPorts     = "berth.ports"
-	LabelStartedAt = "berth.started-at"
-	LabelStopping  = "berth.stopping"
 )
 
 // undo collects the clean-up of a half-done creation; it runs in reverse
@@ -40,12 +33,14 @@ func (u undo) run() {
 // createContainer makes one replica: volumes, network namespace and
 // interfaces, generated /etc files, the container itself, then seeds new
 // volumes. Whatever fails leaves nothing behind.
-func (r *upRunner) createContainer(ctx context.Context, service string, number int, name string) (err error) {
-	s := r.p.Services[service]
-	img, ok := r.images[service]
+func (r *upRunner) createContainer(ctx context.Context, op *Op) (err error) {
+	d, number, name := op.Desired, op.Number, op.Name
+	s, service := d.Config, d.Name
+	info, ok := r.images[service]
 	if !ok {
 		return fmt.Errorf("service %q: image %s is not present", service, project.ImageName(r.p.Name, s))
 	}
+	img := translate.Image{Ref: info.Name, ID: info.ID, Config: info.Config, Health: info.Healthcheck}
 	var cleanup undo
 	defer func() {
 		if err != nil {
@@ -81,26 +76,14 @@ func (r *upRunner) createContainer(ctx context.Context, service string, number i
 	if err := r.e.writeLogging(s, name); err != nil {
 		return err
 	}
-	hash, err := project.ServiceHash(s)
-	if err != nil {
-		return err
-	}
-	spec, warnings, err := buildSpec(specInput{Project: r.p, Service: s, Number: number, Name: name,
-		Image: img, Hash: hash, Deps: serviceDeps(r.g, service), Mounts: append(etc, mounts...), Oneoff: r.oneoff})
+	spec, warnings, err := translate.Container(translate.Input{Project: r.p, Service: s, Number: number, Name: name,
+		Image: img, Hash: d.Hash, Deps: d.Deps, Mounts: append(etc, mounts...), Oneoff: r.oneoff,
+		NetNS: att.netns, Networks: attachNames(att.req), Ports: att.ports})
 	if err != nil {
 		return err
 	}
 	for _, w := range warnings {
 		r.e.warn(w)
-	}
-	spec.NetNSPath = att.netns
-	if hc := effectiveHealthCheck(s.HealthCheck, img.Healthcheck); hc != nil {
-		spec.Labels[LabelHealthcheck] = hc.label()
-	}
-	spec.Labels[LabelNetNS] = att.netns
-	spec.Labels[LabelNetworks] = strings.Join(attachNames(att.req), ",")
-	if len(att.ports) > 0 {
-		spec.Labels[LabelPorts] = portsLabel(att.ports)
 	}
 	if err := r.e.Runtime.CreateContainer(ctx, spec); err != nil {
 		return fmt.Errorf("service %q: %w", service, err)
@@ -179,7 +162,7 @@ type seed struct {
 
 // prepareMounts creates anonymous volumes and resolves every mount.
 func (r *upRunner) prepareMounts(s types.ServiceConfig, name string, cleanup *undo) ([]specs.Mount, []seed, error) {
-	vms, warnings, err := serviceMounts(r.p, s, name)
+	vms, warnings, err := translate.Mounts(r.p, s, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -203,25 +186,23 @@ func (r *upRunner) prepareMounts(s types.ServiceConfig, name string, cleanup *un
 			}
 			host = v.Mountpoint
 		}
-		om, err := ociMount(m, host)
-		if err != nil {
-			return nil, nil, fmt.Errorf("service %q: %w", s.Name, err)
+		if m.Kind == "bind" {
+			if err := ensureBindSource(m); err != nil {
+				return nil, nil, fmt.Errorf("service %q: %w", s.Name, err)
+			}
 		}
-		mounts = append(mounts, om)
+		mounts = append(mounts, translate.OCIMount(m, host))
 	}
 	return mounts, seeds, nil
 }
 
 // volumeFor returns the volume a mount uses, creating anonymous ones.
-func (r *upRunner) volumeFor(m volumeMount, container string) (volumes.Volume, bool, error) {
+func (r *upRunner) volumeFor(m translate.Mount, container string) (volumes.Volume, bool, error) {
 	if !m.Anon {
 		v, err := r.e.Volumes.Get(m.Volume)
 		return v, false, err
 	}
-	return r.e.Volumes.Create(volumes.Spec{Name: m.Volume, Labels: map[string]string{
-		project.LabelProject: r.p.Name,
-		LabelAnonymous:       container,
-	}})
+	return r.e.Volumes.Create(volumeSpec(translate.AnonymousVolumeSpec(r.p.Name, m.Volume, container)))
 }
 
 // seedVolumes copies the image's content into new volumes, as Docker does.
@@ -265,7 +246,7 @@ func (r *upRunner) prepareNetwork(ctx context.Context, s types.ServiceConfig, na
 	a := attached{req: network.AttachRequest{ContainerID: name}}
 	var err error
 	if mode != "none" {
-		if a.req, err = attachRequest(r.p, s, name); err != nil {
+		if a.req, err = translate.Attachments(r.p, s, name); err != nil {
 			return a, err
 		}
 	}
@@ -283,12 +264,12 @@ func (r *upRunner) prepareNetwork(ctx context.Context, s types.ServiceConfig, na
 
 // netnsOf finds the network namespace of another container by its label.
 func (e *Engine) netnsOf(ctx context.Context, containerName string) (string, error) {
-	infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: containerName})
+	infos, err := e.Runtime.ListContainers(ctx, map[string]string{record.LabelName: containerName})
 	if err != nil {
 		return "", err
 	}
 	for _, info := range infos {
-		if ns := info.Labels[LabelNetNS]; ns != "" {
+		if ns := record.Decode(info.Labels).NetNS; ns != "" {
 			return ns, nil
 		}
 	}
@@ -309,13 +290,11 @@ func (e *Engine) startContainer(ctx context.Context, name string) error {
 	if err := os.MkdirAll(e.containerDir(name), 0o700); err != nil {
 		return err
 	}
-	for _, f := range []string{e.restartFile(name), e.healthFile(name)} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+	if err := e.supervisionFiles().Reset(name); err != nil {
+		return err
 	}
 	// a person's start lifts an earlier stop
-	if err := e.Runtime.SetLabels(ctx, name, map[string]string{LabelStopping: ""}); err != nil {
+	if err := e.updateState(name, func(st *runState) { st.Stopping = false }); err != nil {
 		return err
 	}
 	if err := e.launch(ctx, name); err != nil {
@@ -341,17 +320,17 @@ func (e *Engine) launch(ctx context.Context, name string) error {
 	}
 	// containerd keeps no start time: ps needs it for "Up 5 seconds". The
 	// stopping mark is left alone: a stop racing a policy restart wins
-	return e.Runtime.SetLabels(ctx, name, map[string]string{LabelStartedAt: time.Now().UTC().Format(time.RFC3339Nano)})
+	return e.updateState(name, func(st *runState) { st.StartedAt = time.Now().UTC() })
 }
 
 // restartsAlways says whether the container's policy is always or
 // unless-stopped.
 func (e *Engine) restartsAlways(ctx context.Context, name string) bool {
-	infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: name})
+	infos, err := e.Runtime.ListContainers(ctx, map[string]string{record.LabelName: name})
 	if err != nil || len(infos) == 0 {
 		return false
 	}
-	p := infos[0].Labels[LabelRestart]
+	p := record.Decode(infos[0].Labels).Restart
 	return p == "always" || p == "unless-stopped"
 }
 
@@ -377,7 +356,7 @@ func (e *Engine) stopForRemoval(ctx context.Context, c Container, timeout *time.
 			return err
 		}
 	}
-	return e.Runtime.StopContainer(ctx, c.ID, c.Labels[LabelStopSignal], stopGrace(c, timeout))
+	return e.Runtime.StopContainer(ctx, c.ID, c.StopSignal, stopGrace(c, timeout))
 }
 
 // deleteStopped deletes a stopped container, detaches it from its networks
@@ -392,10 +371,7 @@ func (e *Engine) deleteStopped(ctx context.Context, c Container, keepAnon bool) 
 			return err
 		}
 	}
-	if err := os.RemoveAll(e.containerDir(c.Name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
+	return removeDir(e.containerDir(c.Name))
 }
 
 // deleteAndDetach deletes the stopped container (its task, record and
@@ -415,7 +391,7 @@ func (e *Engine) deleteAndDetach(ctx context.Context, c Container) error {
 // network package keeps what it did per container, so this needs neither
 // the Compose file nor complete labels (a one-off, a crash).
 func (e *Engine) detach(ctx context.Context, c Container) error {
-	ns := c.Labels[LabelNetNS]
+	ns := c.NetNS
 	if ns == "host" || (ns != "" && !strings.HasSuffix(ns, "/"+c.Name)) {
 		return nil // the host's namespace or another container's: not ours to free
 	}
@@ -428,11 +404,24 @@ func (e *Engine) removeAnonymousVolumes(container string) error {
 		return err
 	}
 	for _, v := range vols {
-		if v.Labels[LabelAnonymous] == container {
+		if v.Labels[record.LabelAnonymous] == container {
 			if err := e.Volumes.Remove(v.Name); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// removeDir removes a container's directory. A file written into it while it goes (a
+// health probe that was under way) makes RemoveAll fail with "directory not empty":
+// the next pass removes it.
+func removeDir(dir string) error {
+	var err error
+	for range 3 {
+		if err = os.RemoveAll(dir); err == nil || errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+	}
+	return fmt.Errorf("remove %s: %w", dir, err)
 }

@@ -2,10 +2,11 @@ package service
 
 import (
 	"fmt"
-	"slices"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/berth-dev/berth/internal/translate"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/volumes"
 )
@@ -28,23 +29,40 @@ func DesiredState(p *types.Project, g *project.Graph, imageIDs map[string]string
 		}
 		d.Services = append(d.Services, ds)
 	}
+	if err := portConflicts(d.Services); err != nil {
+		return Desired{}, err
+	}
 	for _, key := range p.NetworkNames() {
 		n := p.Networks[key]
-		spec, _, err := networkSpec(p.Name, key, n)
-		if err == nil {
-			err = spec.Validate()
+		r := Resource{Name: n.Name, External: bool(n.External)}
+		if !r.External {
+			spec, warnings, err := translate.Network(p.Name, key, n)
+			if err == nil {
+				err = spec.Validate()
+			}
+			if err != nil {
+				return Desired{}, err
+			}
+			d.Warnings = append(d.Warnings, warnings...)
+			r.Network, r.Hash = &spec, project.NetworkHash(n)
 		}
-		if err != nil {
-			return Desired{}, err
-		}
-		d.Networks = append(d.Networks, Resource{Name: n.Name, External: bool(n.External)})
+		d.Networks = append(d.Networks, r)
 	}
 	for _, key := range p.VolumeNames() {
 		v := p.Volumes[key]
 		if err := volumes.ValidateName(v.Name); err != nil {
 			return Desired{}, fmt.Errorf("volume %q: %w", key, err)
 		}
-		d.Volumes = append(d.Volumes, Resource{Name: v.Name, External: bool(v.External)})
+		r := Resource{Name: v.Name, External: bool(v.External)}
+		if !r.External {
+			spec, warnings, err := translate.VolumeSpec(p.Name, key, v)
+			if err != nil {
+				return Desired{}, err
+			}
+			d.Warnings = append(d.Warnings, warnings...)
+			r.Volume, r.Hash = &spec, project.VolumeHash(v)
+		}
+		d.Volumes = append(d.Volumes, r)
 	}
 	return d, nil
 }
@@ -62,7 +80,7 @@ func desiredService(p *types.Project, g *project.Graph, s types.ServiceConfig, i
 	}
 	// everything a container's creation would refuse is refused now,
 	// before the first network or volume exists
-	if _, _, err := serviceMounts(p, s, project.ContainerName(p.Name, s, 1)); err != nil {
+	if _, _, err := translate.Mounts(p, s, project.ContainerName(p.Name, s, 1)); err != nil {
 		return DesiredService{}, err
 	}
 	if s.MemLimit < 0 || s.MemReservation < 0 || s.ShmSize < 0 {
@@ -70,6 +88,7 @@ func desiredService(p *types.Project, g *project.Graph, s types.ServiceConfig, i
 	}
 	ds := DesiredService{
 		Name:           s.Name,
+		Config:         s,
 		Replicas:       replicas,
 		ContainerNames: containerNames(p.Name, s, replicas),
 		Hash:           hash,
@@ -86,43 +105,8 @@ func desiredService(p *types.Project, g *project.Graph, s types.ServiceConfig, i
 			}
 		}
 	}
-	ds.Deps = serviceDeps(g, s.Name)
+	ds.Deps = translate.Deps(g, s.Name)
 	return ds, nil
-}
-
-// serviceDeps folds the graph's edges to one Dep per dependency: the
-// strictest condition wins, and any namespace-sharing edge marks it.
-func serviceDeps(g *project.Graph, service string) []Dep {
-	var deps []Dep
-	for _, e := range g.Dependencies(service) {
-		i := slices.IndexFunc(deps, func(d Dep) bool { return d.Service == e.To })
-		if i < 0 {
-			deps = append(deps, Dep{Service: e.To, Condition: ConditionStarted, Required: e.Required})
-			i = len(deps) - 1
-		}
-		d := &deps[i]
-		switch e.Kind {
-		case project.EdgeDependsOn:
-			if e.Condition != "" && conditionRank(e.Condition) > conditionRank(d.Condition) {
-				d.Condition = e.Condition
-			}
-			d.Restart = d.Restart || e.Restart
-			d.Required = d.Required || e.Required
-		case project.EdgeNetworkMode, project.EdgeIPC, project.EdgePID, project.EdgeVolumesFrom:
-			d.Namespace = true
-		}
-	}
-	return deps
-}
-
-func conditionRank(c string) int {
-	switch c {
-	case ConditionHealthy:
-		return 1
-	case ConditionCompleted:
-		return 2
-	}
-	return 0
 }
 
 func containerNames(projectName string, s types.ServiceConfig, n int) []string {
@@ -131,4 +115,40 @@ func containerNames(projectName string, s types.ServiceConfig, n int) []string {
 		names[i] = project.ContainerName(projectName, s, i+1)
 	}
 	return names
+}
+
+// portConflicts finds, before anything is created, two containers that would publish
+// the same host port: two services, or the replicas of one service with a single
+// fixed port. Ports the host picks, and ranges, never conflict here.
+func portConflicts(services []DesiredService) error {
+	type owner struct {
+		service string
+		hostIP  string
+	}
+	taken := map[string][]owner{} // "8080/tcp" -> who publishes it
+	for _, s := range services {
+		if s.Replicas == 0 || s.Config.NetworkMode == "host" {
+			continue
+		}
+		for _, port := range s.Config.Ports {
+			if port.Published == "" || strings.Contains(port.Published, "-") {
+				continue
+			}
+			pm, err := translate.PortMapping(port)
+			if err != nil || pm.HostPort == 0 {
+				continue // the translation reports a bad port with its service
+			}
+			key := fmt.Sprintf("%d/%s", pm.HostPort, pm.Protocol)
+			if s.Replicas > 1 {
+				return fmt.Errorf("service %q: ports: host port %s is published by each of its %d replicas, but only one container can have it: publish a range (e.g. \"%d-%d:%d\") or let the host pick the port", s.Name, key, s.Replicas, pm.HostPort, int(pm.HostPort)+s.Replicas-1, pm.ContainerPort)
+			}
+			for _, o := range taken[key] {
+				if o.service != s.Name && (o.hostIP == "" || pm.HostIP == "" || o.hostIP == pm.HostIP) {
+					return fmt.Errorf("services %q and %q both publish host port %s: only one of them can have it", o.service, s.Name, key)
+				}
+			}
+			taken[key] = append(taken[key], owner{s.Name, pm.HostIP})
+		}
+	}
+	return nil
 }

@@ -10,8 +10,10 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service/plan"
 )
 
 // DownRequest is `down` with its flags.
@@ -53,25 +55,25 @@ func (e *Engine) Down(ctx context.Context, projectName string, req DownRequest) 
 	if req.Project != nil {
 		opts.Services = append(req.Project.ServiceNames(), req.Project.DisabledServiceNames()...)
 	}
-	plan := PlanDown(observed, opts)
+	pl := plan.PlanDown(observed, opts)
 	if req.DryRun {
-		return plan, nil
+		return pl, nil
 	}
-	r := newDownRunner(e, observed, req.Timeout, plan)
+	r := newDownRunner(e, observed, req.Timeout, pl)
 	// every op at once: the bound on the work is the runner's slots
-	err = Execute(ctx, plan, r, len(plan.Ops), e.Progress)
+	err = plan.Execute(ctx, pl, r, len(pl.Ops), e.Progress)
 	if err := errors.Join(err, r.helperStopped()); err != nil {
-		return plan, err
+		return pl, err
 	}
 	if err := e.sweep(ctx, projectName); err != nil {
-		return plan, err
+		return pl, err
 	}
 	if r.helperDone == nil {
 		if err := e.stopIdleHelper(ctx); err != nil {
-			return plan, err
+			return pl, err
 		}
 	}
-	return plan, e.removeImages(ctx, req.Project, req.RemoveImages)
+	return pl, e.removeImages(ctx, req.Project, req.RemoveImages)
 }
 
 func (e *Engine) removeImages(ctx context.Context, p *types.Project, mode string) error {
@@ -110,11 +112,11 @@ type downRunner struct {
 	helperDone chan error
 }
 
-func newDownRunner(e *Engine, observed Observed, timeout *time.Duration, plan *Plan) *downRunner {
+func newDownRunner(e *Engine, observed Observed, timeout *time.Duration, pl *Plan) *downRunner {
 	r := &downRunner{e: e, observed: observed, timeout: timeout,
 		slots: newSlots(e.parallel()), removing: map[string]bool{}}
-	for _, op := range plan.Ops {
-		if op.Resource == ResNetwork {
+	for _, op := range pl.Ops {
+		if op.Resource == plan.ResNetwork {
 			r.removing[op.Name] = true
 		}
 	}
@@ -123,20 +125,20 @@ func newDownRunner(e *Engine, observed Observed, timeout *time.Duration, plan *P
 
 func (r *downRunner) Run(ctx context.Context, op *Op) error {
 	switch op.Resource {
-	case ResContainer:
+	case plan.ResContainer:
 		for _, c := range r.observed.Containers {
 			if c.Name == op.Name {
 				return r.removeContainer(ctx, c)
 			}
 		}
 		return nil
-	case ResNetwork:
+	case plan.ResNetwork:
 		if err := r.e.detachStale(ctx, op.Name); err != nil {
 			return err
 		}
 		r.helperOnce.Do(func() { r.stopHelperEarly(ctx) })
 		return r.e.Networks.Remove(ctx, op.Name)
-	case ResVolume:
+	case plan.ResVolume:
 		return r.e.Volumes.Remove(op.Name)
 	}
 	return fmt.Errorf("unknown operation %s", op)
@@ -156,11 +158,11 @@ func (r *downRunner) removeContainer(ctx context.Context, c Container) error {
 // about as long as a network's removal. Should a removal fail, the next up
 // starts the helper again for the network that is left.
 func (r *downRunner) stopHelperEarly(ctx context.Context) {
-	if r.e.StopHelper == nil || !r.lastNetworksIdle() {
+	if r.e.Helper == nil || !r.lastNetworksIdle() {
 		return
 	}
 	r.helperDone = make(chan error, 1)
-	go func() { r.helperDone <- r.e.StopHelper(context.WithoutCancel(ctx)) }()
+	go func() { r.helperDone <- r.e.Helper.Stop(context.WithoutCancel(ctx)) }()
 }
 
 // lastNetworksIdle reports whether the networks being removed are all the
@@ -190,14 +192,14 @@ func (r *downRunner) helperStopped() error {
 // stopIdleHelper stops berth's helper once no network is left for it to
 // serve, so that down leaves nothing running and nothing on disk.
 func (e *Engine) stopIdleHelper(ctx context.Context) error {
-	if e.StopHelper == nil {
+	if e.Helper == nil {
 		return nil
 	}
 	nets, err := e.Networks.List()
 	if err != nil || len(nets) > 0 {
 		return err
 	}
-	return e.StopHelper(ctx)
+	return e.Helper.Stop(ctx)
 }
 
 // detachStale releases attachments whose container is gone: what a berth
@@ -209,7 +211,7 @@ func (e *Engine) detachStale(ctx context.Context, networkName string) error {
 	}
 	var errs []error
 	for _, id := range ids {
-		infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelContainerName: id})
+		infos, err := e.Runtime.ListContainers(ctx, map[string]string{record.LabelName: id})
 		if err != nil {
 			return err
 		}
@@ -223,13 +225,13 @@ func (e *Engine) detachStale(ctx context.Context, networkName string) error {
 // sweep removes what a crash can leave without a container to find it by:
 // anonymous volumes whose container is gone.
 func (e *Engine) sweep(ctx context.Context, projectName string) error {
-	infos, err := e.Runtime.ListContainers(ctx, map[string]string{project.LabelProject: projectName})
+	infos, err := e.Runtime.ListContainers(ctx, map[string]string{record.LabelProject: projectName})
 	if err != nil {
 		return err
 	}
 	alive := map[string]bool{}
 	for _, info := range infos {
-		alive[fromInfo(info).Name] = true
+		alive[e.fromInfo(info).Name] = true
 	}
 	vols, err := e.Volumes.List()
 	if err != nil {
@@ -237,8 +239,8 @@ func (e *Engine) sweep(ctx context.Context, projectName string) error {
 	}
 	var errs []error
 	for _, v := range vols {
-		owner := v.Labels[LabelAnonymous]
-		if owner != "" && v.Labels[project.LabelProject] == projectName && !alive[owner] {
+		owner := v.Labels[record.LabelAnonymous]
+		if owner != "" && v.Labels[record.LabelProject] == projectName && !alive[owner] {
 			errs = append(errs, e.Volumes.Remove(v.Name))
 		}
 	}

@@ -105,7 +105,7 @@ func TestDownStopsTheHelperWithTheLastNetworks(t *testing.T) {
 			eng, _, rec := fakeEngine(t, info("p-web-1", "web", ctrd.TaskRunning, nil))
 			eng.Networks = &projectNets{detachRecorder: rec, nets: slices.Clone(tc.nets)}
 			var stops atomic.Int32
-			eng.StopHelper = func(context.Context) error { stops.Add(1); return nil }
+			eng.Helper = countingHelper{&stops}
 			if _, err := eng.Down(t.Context(), "p", DownRequest{}); err != nil {
 				t.Fatal(err)
 			}
@@ -153,4 +153,13 @@ func TestStopAndRestartSignalEveryContainerAtOnce(t *testing.T) {
 // StartTask starts nothing: restart's start half is not what these tests look at.
 func (g *gatedStops) StartTask(context.Context, string, ctrd.LogDriver) (uint32, error) {
 	return 1, nil
+}
+
+// countingHelper counts the helper's stops.
+type countingHelper struct{ stops *atomic.Int32 }
+
+func (countingHelper) Ensure(context.Context, ...string) error { return nil }
+func (h countingHelper) Stop(context.Context) error {
+	h.stops.Add(1)
+	return nil
 }

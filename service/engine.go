@@ -13,7 +13,9 @@ import (
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/network/netspec"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/volumes"
 )
@@ -48,6 +50,12 @@ type Networks interface {
 	Detach(ctx context.Context, nsPath string, req network.AttachRequest) error
 }
 
+// Helper is berth's on-demand helper process; internal/helper implements it.
+type Helper interface {
+	Ensure(ctx context.Context, networks ...string) error
+	Stop(ctx context.Context) error
+}
+
 // Engine reconciles projects with containerd, the networks and the volumes.
 type Engine struct {
 	Runtime  Runtime
@@ -68,12 +76,10 @@ type Engine struct {
 	// LoggerErr says why there is no Logger; starting a container fails
 	// with it.
 	LoggerErr error
-	// EnsureHelper, when set, makes sure berth's helper (DNS, health
-	// checks, restart policies) runs and serves the named networks.
-	EnsureHelper func(ctx context.Context, networks ...string) error
-	// StopHelper stops the helper and removes its files; down calls it when
-	// the last network is gone.
-	StopHelper func(ctx context.Context) error
+	// Helper, when set, is berth's helper process (DNS, health checks,
+	// restart policies): up makes sure it serves the project's networks,
+	// down stops it when the last network is gone.
+	Helper Helper
 	// Builder builds images of services with build:.
 	Builder Builder
 }
@@ -127,17 +133,21 @@ func (e *Engine) lock(ctx context.Context, projectName string) (func(), error) {
 // observe reads what exists of the project: its containers by label, its
 // networks and volumes from their managers.
 func (e *Engine) observe(ctx context.Context, projectName string) (Observed, error) {
-	cs, err := e.observeContainers(ctx, map[string]string{project.LabelProject: projectName})
+	cs, err := e.observeContainers(ctx, map[string]string{record.LabelProject: projectName})
 	if err != nil {
 		return Observed{}, err
 	}
-	o := Observed{Containers: cs, Networks: map[string]bool{}, Volumes: map[string]bool{}}
+	o := Observed{Containers: cs, Networks: map[string]bool{}, Volumes: map[string]bool{},
+		NetworkRecords: map[string]record.Resource{}, VolumeRecords: map[string]record.Resource{},
+		NetworkSpecs: map[string]netspec.Spec{}}
 	nets, err := e.Networks.List()
 	if err != nil {
 		return Observed{}, err
 	}
 	for _, n := range nets {
 		o.Networks[n.Name] = true
+		o.NetworkRecords[n.Name] = record.DecodeResource(n.Labels)
+		o.NetworkSpecs[n.Name] = n.Spec
 	}
 	vols, err := e.Volumes.List()
 	if err != nil {
@@ -145,33 +155,15 @@ func (e *Engine) observe(ctx context.Context, projectName string) (Observed, err
 	}
 	for _, v := range vols {
 		o.Volumes[v.Name] = true
+		o.VolumeRecords[v.Name] = record.DecodeResource(v.Labels)
 	}
 	return o, nil
-}
-
-func fromInfo(info ctrd.ContainerInfo) Container {
-	c := containerFromLabels(info.ID, info.Labels)
-	c.Image, c.PID, c.Created, c.ExitCode, c.ExitedAt = info.Image, info.PID, info.Created, info.ExitCode, info.ExitedAt
-	if t, err := time.Parse(time.RFC3339Nano, info.Labels[LabelStartedAt]); err == nil {
-		c.StartedAt = t
-	}
-	switch info.Status {
-	case ctrd.TaskRunning:
-		c.State = StateRunning
-	case ctrd.TaskPaused:
-		c.State = StatePaused
-	case ctrd.TaskStopped:
-		c.State = StateExited
-	default:
-		c.State = StateCreated
-	}
-	return c
 }
 
 // Containers lists the project's containers, one-offs included, sorted by
 // name: what ps shows.
 func (e *Engine) Containers(ctx context.Context, projectName string) ([]Container, error) {
-	o, err := e.observeContainers(ctx, map[string]string{project.LabelProject: projectName})
+	o, err := e.observeContainers(ctx, map[string]string{record.LabelProject: projectName})
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +178,7 @@ func (e *Engine) observeContainers(ctx context.Context, labels map[string]string
 	}
 	out := make([]Container, 0, len(infos))
 	for _, info := range infos {
-		out = append(out, fromInfo(info))
+		out = append(out, e.fromInfo(info))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -200,7 +192,7 @@ func (e *Engine) projectResources(projectName string) (nets, vols []string, err 
 		return nil, nil, err
 	}
 	for _, n := range ns {
-		if n.Labels[project.LabelProject] == projectName {
+		if n.Labels[record.LabelProject] == projectName {
 			nets = append(nets, n.Name)
 		}
 	}
@@ -209,7 +201,7 @@ func (e *Engine) projectResources(projectName string) (nets, vols []string, err 
 		return nil, nil, err
 	}
 	for _, v := range vs {
-		if v.Labels[project.LabelProject] == projectName {
+		if v.Labels[record.LabelProject] == projectName {
 			vols = append(vols, v.Name)
 		}
 	}

@@ -3,9 +3,15 @@ package service
 import (
 	"context"
 	"errors"
+	"io"
+	"slices"
 	"sync"
 
+	"github.com/compose-spec/compose-go/v2/types"
+
 	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/project"
 )
 
 // imageCache remembers, for one command, what the image store answered for each
@@ -49,4 +55,103 @@ func (c *imageCache) reset() {
 	c.mu.Lock()
 	c.seen = map[string]imageAnswer{}
 	c.mu.Unlock()
+}
+
+// imageRuntime is what the image commands need beyond Runtime.
+type imageRuntime interface {
+	ImageInfo(ctx context.Context, ref string) (ctrd.ImageInfo, error)
+	Load(ctx context.Context, r io.Reader, sink progress.Sink) ([]string, error)
+}
+
+func (e *Engine) images() (imageRuntime, error) {
+	rt, ok := e.Runtime.(imageRuntime)
+	if !ok {
+		return nil, errors.New("the container runtime cannot read or load images")
+	}
+	return rt, nil
+}
+
+// ServiceImage is a service's image as `images` lists it: once per container of
+// the service, or once without a container before up.
+type ServiceImage struct {
+	Service   string
+	Container string
+	Image     ctrd.ImageInfo
+}
+
+// ServiceImages lists the images of the project's services that are present.
+func (e *Engine) ServiceImages(ctx context.Context, p *types.Project) ([]ServiceImage, error) {
+	rt, err := e.images()
+	if err != nil {
+		return nil, err
+	}
+	cs, err := e.Containers(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []ServiceImage
+	for _, name := range p.ServiceNames() {
+		info, err := rt.ImageInfo(ctx, project.ImageName(p.Name, p.Services[name]))
+		if ctrd.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		added := false
+		for _, c := range cs {
+			if c.Service == name && !c.Oneoff {
+				out = append(out, ServiceImage{Service: name, Container: c.Name, Image: info})
+				added = true
+			}
+		}
+		if !added {
+			out = append(out, ServiceImage{Service: name, Image: info})
+		}
+	}
+	return out, nil
+}
+
+// LoadImages imports images from a docker save or OCI layout archive.
+func (e *Engine) LoadImages(ctx context.Context, r io.Reader) ([]string, error) {
+	rt, err := e.images()
+	if err != nil {
+		return nil, err
+	}
+	return rt.Load(ctx, r, nil)
+}
+
+// PullRequest is pull with its flags.
+type PullRequest struct {
+	// IgnoreBuildable skips the images of services that have build:.
+	IgnoreBuildable bool
+	Sink            progress.Sink
+}
+
+// Pull pulls the services' images. Images a build: can make are pulled apart,
+// after the others: their failure is returned as buildErr with the services to
+// build, a hint rather than an error, as Docker Compose does.
+func (e *Engine) Pull(ctx context.Context, p *types.Project, req PullRequest) (buildServices []string, buildErr, err error) {
+	var refs, buildable []string
+	for _, name := range p.ServiceNames() {
+		s := p.Services[name]
+		if s.Image == "" || s.PullPolicy == types.PullPolicyBuild {
+			continue
+		}
+		if s.Build != nil {
+			if !req.IgnoreBuildable && !slices.Contains(buildable, s.Image) {
+				buildable = append(buildable, s.Image)
+				buildServices = append(buildServices, name)
+			}
+			continue
+		}
+		if !slices.Contains(refs, s.Image) {
+			refs = append(refs, s.Image)
+		}
+	}
+	err = e.Runtime.PullAll(ctx, refs, req.Sink)
+	if len(buildable) > 0 && ctx.Err() == nil {
+		buildErr = e.Runtime.PullAll(ctx, buildable, req.Sink)
+	}
+	return buildServices, buildErr, err
 }

@@ -14,7 +14,9 @@ import (
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/internal/translate"
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service/plan"
 )
 
 // lifecycleRuntime is what the lifecycle commands (stop, kill, pause, top,
@@ -38,15 +40,6 @@ func (e *Engine) lifecycle() (lifecycleRuntime, error) {
 	return rt, nil
 }
 
-// Operations of the lifecycle commands, beside the reconciler's start,
-// stop and remove.
-const (
-	OpRestart OpKind = "restart"
-	OpKill    OpKind = "kill"
-	OpPause   OpKind = "pause"
-	OpUnpause OpKind = "unpause"
-)
-
 // LifecycleRequest is stop, start, restart, kill, pause, unpause or rm with
 // their flags.
 type LifecycleRequest struct {
@@ -65,311 +58,25 @@ type LifecycleRequest struct {
 	DryRun        bool
 }
 
-// PlanStop stops the services' containers and keeps them: dependents
-// before their dependencies (through services left out of the selection
-// too), independent services in parallel.
-func PlanStop(o Observed, services []string) *Plan {
-	plan := &Plan{}
-	addStops(plan, o, selectContainers(o, services, nil))
-	return plan
-}
-
-// addStops adds a stop op per container and returns their IDs by name.
-func addStops(plan *Plan, o Observed, cs []Container) map[string]int {
-	dependents := dependentsOf(o.Containers)
-	byService := map[string][]int{}
-	byName := map[string]int{}
-	for _, c := range sortByDependents(cs, dependents) {
-		op := &Op{Kind: OpStop, Resource: ResContainer, Name: c.Name, Service: c.Service, Number: c.Number}
-		for _, d := range reachable(c.Service, dependents) {
-			op.Deps = append(op.Deps, byService[d]...)
-		}
-		plan.add(op)
-		byService[c.Service] = append(byService[c.Service], op.ID)
-		byName[c.Name] = op.ID
-	}
-	return byName
-}
-
-// PlanStart starts the services' stopped containers and those of their
-// dependencies, dependencies first; a dependent waits for the condition
-// its depends_on names (healthy, completed successfully).
-func PlanStart(o Observed, services []string) (*Plan, error) {
-	deps := depsOf(o.Containers)
-	selected := withDependencies(o, services, deps)
-	plan := &Plan{}
-	started := map[string][]int{}
-	waits := map[string]int{}
-	for _, svc := range dependencyOrder(selected, deps, nil) {
-		cs := o.containersOf(svc)
-		if len(cs) == 0 {
-			return nil, fmt.Errorf("service %q has no container to start", svc)
-		}
-		var ops []*Op
-		for _, c := range cs {
-			if !isUp(c) {
-				ops = append(ops, &Op{Kind: OpStart, Resource: ResContainer, Name: c.Name, Service: svc, Number: c.Number})
-			}
-		}
-		if len(ops) == 0 {
-			continue // nothing starts, so no condition needs waiting for
-		}
-		var gate []int
-		for _, d := range deps[svc] {
-			if !slices.Contains(selected, d.Service) {
-				continue
-			}
-			gate = append(gate, started[d.Service]...)
-			if kind := waitKind(d.Condition); kind != "" {
-				key := d.Service + "/" + string(kind)
-				if _, ok := waits[key]; !ok {
-					waits[key] = plan.add(&Op{Kind: kind, Resource: ResService, Name: d.Service, Service: d.Service, Deps: slices.Clone(started[d.Service])}).ID
-				}
-				gate = append(gate, waits[key])
-			}
-		}
-		for _, op := range ops {
-			op.Deps = slices.Clone(gate)
-			plan.add(op)
-			started[svc] = append(started[svc], op.ID)
-		}
-	}
-	return plan, nil
-}
-
-func waitKind(condition string) OpKind {
-	switch condition {
-	case ConditionHealthy:
-		return OpWaitHealthy
-	case ConditionCompleted:
-		return OpWaitCompleted
-	}
-	return ""
-}
-
-// PlanRestart restarts the services' containers, whatever their state,
-// with the dependents that declared depends_on.<svc>.restart: true (unless
-// noDeps); along those edges dependencies restart first.
-func PlanRestart(o Observed, services []string, noDeps bool) *Plan {
-	deps := depsOf(o.Containers)
-	restartDeps := map[string][]Dep{}
-	for svc, ds := range deps {
-		for _, d := range ds {
-			if d.Restart {
-				restartDeps[svc] = append(restartDeps[svc], d)
-			}
-		}
-	}
-	selected := serviceNames(o, services)
-	if len(services) > 0 && !noDeps {
-		dependents := map[string][]string{}
-		for svc, ds := range restartDeps {
-			for _, d := range ds {
-				dependents[d.Service] = append(dependents[d.Service], svc)
-			}
-		}
-		for _, s := range slices.Clone(selected) {
-			for _, d := range reachable(s, dependents) {
-				if !slices.Contains(selected, d) {
-					selected = append(selected, d)
-				}
-			}
-		}
-	}
-	plan := &Plan{}
-	restarted := map[string][]int{}
-	for _, svc := range dependencyOrder(selected, restartDeps, nil) {
-		var gate []int
-		for _, d := range restartDeps[svc] {
-			gate = append(gate, restarted[d.Service]...)
-		}
-		for _, c := range o.containersOf(svc) {
-			op := plan.add(&Op{Kind: OpRestart, Resource: ResContainer, Name: c.Name, Service: svc, Number: c.Number, Deps: slices.Clone(gate)})
-			restarted[svc] = append(restarted[svc], op.ID)
-		}
-	}
-	return plan
-}
-
-// PlanEach gives every selected container in a state that filter accepts
-// one independent op: kill, pause and unpause run all at once.
-func PlanEach(o Observed, services []string, kind OpKind, filter func(Container) bool) *Plan {
-	plan := &Plan{}
-	for _, c := range selectContainers(o, services, filter) {
-		plan.add(&Op{Kind: kind, Resource: ResContainer, Name: c.Name, Service: c.Service, Number: c.Number})
-	}
-	return plan
-}
-
-// PlanRemove removes the services' stopped containers; with stop, running
-// ones are stopped first (in stop order) and removed too.
-func PlanRemove(o Observed, services []string, stop bool) *Plan {
-	plan := &Plan{}
-	var toStop []Container
-	if stop {
-		toStop = selectContainers(o, services, isUp)
-	}
-	stops := addStops(plan, o, toStop)
-	for _, c := range selectContainers(o, services, nil) {
-		id, stopping := stops[c.Name]
-		if isUp(c) && !stopping {
-			continue
-		}
-		op := &Op{Kind: OpRemove, Resource: ResContainer, Name: c.Name, Service: c.Service, Number: c.Number}
-		if stopping {
-			op.Deps = []int{id}
-		}
-		plan.add(op)
-	}
-	return plan
-}
-
-// isUp says whether the container has a live task, paused or not.
-func isUp(c Container) bool { return c.State == StateRunning || c.State == StatePaused }
-
-// selectContainers returns the service containers (one-offs excluded) of
-// the services, all services when none is named, that filter accepts.
-func selectContainers(o Observed, services []string, filter func(Container) bool) []Container {
-	var out []Container
-	for _, c := range o.Containers {
-		if c.Oneoff || (len(services) > 0 && !slices.Contains(services, c.Service)) {
-			continue
-		}
-		if filter == nil || filter(c) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// serviceNames is services, or every service that has a container.
-func serviceNames(o Observed, services []string) []string {
-	if len(services) > 0 {
-		return slices.Clone(services)
-	}
-	var out []string
-	for _, c := range o.Containers {
-		if !c.Oneoff && !slices.Contains(out, c.Service) {
-			out = append(out, c.Service)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// depsOf reads each service's dependencies from its containers' labels.
-func depsOf(cs []Container) map[string][]Dep {
-	out := map[string][]Dep{}
-	for _, c := range cs {
-		if _, ok := out[c.Service]; !ok && !c.Oneoff {
-			out[c.Service] = depsFromLabel(c.Labels[project.LabelDependsOn])
-		}
-	}
-	return out
-}
-
-func dependentsOf(cs []Container) map[string][]string {
-	dependents := map[string][]string{}
-	for svc, ds := range depsOf(cs) {
-		for _, d := range ds {
-			if !slices.Contains(dependents[d.Service], svc) {
-				dependents[d.Service] = append(dependents[d.Service], svc)
-			}
-		}
-	}
-	return dependents
-}
-
-// withDependencies is the services and, transitively, the services they
-// depend on that have containers.
-func withDependencies(o Observed, services []string, deps map[string][]Dep) []string {
-	selected := serviceNames(o, services)
-	edges := map[string][]string{}
-	for svc, ds := range deps {
-		for _, d := range ds {
-			if len(o.containersOf(d.Service)) > 0 {
-				edges[svc] = append(edges[svc], d.Service)
-			}
-		}
-	}
-	for _, s := range slices.Clone(selected) {
-		for _, d := range reachable(s, edges) {
-			if !slices.Contains(selected, d) {
-				selected = append(selected, d)
-			}
-		}
-	}
-	return selected
-}
-
-// reachable lists the services reachable from s along edges, s excluded.
-func reachable(s string, edges map[string][]string) []string {
-	seen := map[string]bool{s: true}
-	var out []string
-	queue := []string{s}
-	for len(queue) > 0 {
-		cur := queue[0]
-		queue = queue[1:]
-		for _, n := range edges[cur] {
-			if !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-				queue = append(queue, n)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// dependencyOrder sorts services so that each comes after its selected
-// dependencies; ties by name. A cycle, impossible in a loaded project, is
-// broken where it is found.
-func dependencyOrder(services []string, deps map[string][]Dep, seen map[string]bool) []string {
-	if seen == nil {
-		seen = map[string]bool{}
-	}
-	sorted := slices.Clone(services)
-	sort.Strings(sorted)
-	var out []string
-	var visit func(s string)
-	visit = func(s string) {
-		if seen[s] {
-			return
-		}
-		seen[s] = true
-		for _, d := range deps[s] {
-			if slices.Contains(services, d.Service) {
-				visit(d.Service)
-			}
-		}
-		out = append(out, s)
-	}
-	for _, s := range sorted {
-		visit(s)
-	}
-	return out
-}
-
 // Stop stops the services' containers with their stop signal and grace
 // period, then SIGKILL; the containers stay, exited.
 func (e *Engine) Stop(ctx context.Context, projectName string, req LifecycleRequest) (*Plan, error) {
 	return e.runLifecycle(ctx, projectName, req, true, func(o Observed) (*Plan, error) {
-		return PlanStop(o, req.Services), nil
+		return plan.PlanStop(o, req.Services), nil
 	})
 }
 
 // Start starts the services' existing containers that are not running.
 func (e *Engine) Start(ctx context.Context, projectName string, req LifecycleRequest) (*Plan, error) {
 	return e.runLifecycle(ctx, projectName, req, true, func(o Observed) (*Plan, error) {
-		return PlanStart(o, req.Services)
+		return plan.PlanStart(o, req.Services)
 	})
 }
 
 // Restart stops and starts the services' containers.
 func (e *Engine) Restart(ctx context.Context, projectName string, req LifecycleRequest) (*Plan, error) {
 	return e.runLifecycle(ctx, projectName, req, true, func(o Observed) (*Plan, error) {
-		return PlanRestart(o, req.Services, req.NoDeps), nil
+		return plan.PlanRestart(o, req.Services, req.NoDeps), nil
 	})
 }
 
@@ -377,21 +84,21 @@ func (e *Engine) Restart(ctx context.Context, projectName string, req LifecycleR
 // containers.
 func (e *Engine) Kill(ctx context.Context, projectName string, req LifecycleRequest) (*Plan, error) {
 	return e.runLifecycle(ctx, projectName, req, false, func(o Observed) (*Plan, error) {
-		return PlanEach(o, req.Services, OpKill, isUp), nil
+		return plan.PlanEach(o, req.Services, plan.OpKill, plan.IsUp), nil
 	})
 }
 
 // Pause freezes the services' running containers.
 func (e *Engine) Pause(ctx context.Context, projectName string, req LifecycleRequest) (*Plan, error) {
 	return e.runLifecycle(ctx, projectName, req, false, func(o Observed) (*Plan, error) {
-		return PlanEach(o, req.Services, OpPause, func(c Container) bool { return c.State == StateRunning }), nil
+		return plan.PlanEach(o, req.Services, plan.OpPause, func(c Container) bool { return c.State == StateRunning }), nil
 	})
 }
 
 // Unpause thaws the services' paused containers.
 func (e *Engine) Unpause(ctx context.Context, projectName string, req LifecycleRequest) (*Plan, error) {
 	return e.runLifecycle(ctx, projectName, req, false, func(o Observed) (*Plan, error) {
-		return PlanEach(o, req.Services, OpUnpause, func(c Container) bool { return c.State == StatePaused }), nil
+		return plan.PlanEach(o, req.Services, plan.OpUnpause, func(c Container) bool { return c.State == StatePaused }), nil
 	})
 }
 
@@ -401,21 +108,21 @@ func (e *Engine) Unpause(ctx context.Context, projectName string, req LifecycleR
 // before anything changes and may refuse.
 func (e *Engine) Remove(ctx context.Context, projectName string, req LifecycleRequest, confirm func(names []string) (bool, error)) (*Plan, error) {
 	return e.runLifecycle(ctx, projectName, req, true, func(o Observed) (*Plan, error) {
-		plan := PlanRemove(o, req.Services, req.Stop)
+		pl := plan.PlanRemove(o, req.Services, req.Stop)
 		var names []string
-		for _, op := range plan.Ops {
-			if op.Kind == OpRemove {
+		for _, op := range pl.Ops {
+			if op.Kind == plan.OpRemove {
 				names = append(names, op.Name)
 			}
 		}
 		if len(names) == 0 || req.DryRun || confirm == nil {
-			return plan, nil
+			return pl, nil
 		}
 		ok, err := confirm(names)
 		if err != nil || !ok {
 			return nil, err
 		}
-		return plan, nil
+		return pl, nil
 	})
 }
 
@@ -439,9 +146,9 @@ func (e *Engine) runLifecycle(ctx context.Context, projectName string, req Lifec
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planFn(Observed{Containers: cs})
-	if err != nil || plan == nil || req.DryRun {
-		return plan, err
+	pl, err := planFn(Observed{Containers: cs})
+	if err != nil || pl == nil || req.DryRun {
+		return pl, err
 	}
 	r := &lifecycleRunner{e: e, rt: rt, projectName: projectName, req: req, byName: map[string]Container{},
 		slots: newSlots(e.parallel())}
@@ -449,7 +156,7 @@ func (e *Engine) runLifecycle(ctx context.Context, projectName string, req Lifec
 		r.byName[c.Name] = c
 	}
 	// every op may run at once: the slots bound the work, not the grace periods
-	return plan, Execute(ctx, plan, r, len(plan.Ops), lifecycleSink{progress.Or(e.Progress)})
+	return pl, plan.Execute(ctx, pl, r, len(pl.Ops), progress.Or(e.Progress))
 }
 
 // lifecycleRunner carries out the lifecycle ops on observed containers.
@@ -463,7 +170,7 @@ type lifecycleRunner struct {
 }
 
 func (r *lifecycleRunner) Run(ctx context.Context, op *Op) error {
-	if isWait(op.Kind) {
+	if plan.IsWait(op.Kind) {
 		return r.e.waitService(ctx, r.projectName, op.Service, op.Kind)
 	}
 	c, ok := r.byName[op.Name]
@@ -478,22 +185,22 @@ func (r *lifecycleRunner) Run(ctx context.Context, op *Op) error {
 
 func (r *lifecycleRunner) run(ctx context.Context, kind OpKind, c Container) error {
 	switch kind {
-	case OpStop:
+	case plan.OpStop:
 		return r.e.stopContainer(ctx, r.rt, c, r.req.Timeout)
-	case OpStart:
+	case plan.OpStart:
 		return r.slots.do(ctx, func() error { return r.e.startContainer(ctx, c.ID) })
-	case OpRestart:
+	case plan.OpRestart:
 		if err := r.e.stopContainer(ctx, r.rt, c, r.req.Timeout); err != nil {
 			return err
 		}
 		return r.slots.do(ctx, func() error { return r.e.startContainer(ctx, c.ID) })
-	case OpKill:
+	case plan.OpKill:
 		return r.slots.do(ctx, func() error { return r.kill(ctx, c) })
-	case OpPause:
+	case plan.OpPause:
 		return r.slots.do(ctx, func() error { return r.rt.Pause(ctx, c.ID) })
-	case OpUnpause:
+	case plan.OpUnpause:
 		return r.slots.do(ctx, func() error { return r.rt.Resume(ctx, c.ID) })
-	case OpRemove:
+	case plan.OpRemove:
 		if err := r.e.stopForRemoval(ctx, c, r.req.Timeout); err != nil {
 			return err
 		}
@@ -536,22 +243,25 @@ func (e *Engine) stopContainer(ctx context.Context, rt lifecycleRuntime, c Conta
 	if err := e.markStopping(ctx, c); err != nil {
 		return err
 	}
-	if !isUp(c) {
+	if !plan.IsUp(c) {
 		return nil
 	}
-	return rt.StopContainer(ctx, c.ID, c.Labels[LabelStopSignal], stopGrace(c, timeout))
+	return rt.StopContainer(ctx, c.ID, c.StopSignal, stopGrace(c, timeout))
 }
 
 // markStopping labels a container a person stops, as removeContainer
 // does: the supervisor and containerd's restart monitor leave it down, and
 // a berth killed mid-stop leaves a container the next up starts again.
 func (e *Engine) markStopping(ctx context.Context, c Container) error {
-	labels := map[string]string{LabelStopping: "true"}
-	if _, ok := c.Labels[restartStatusLabel]; ok {
-		labels[restartStatusLabel] = "stopped"
-	}
-	if err := e.Runtime.SetLabels(ctx, c.ID, labels); err != nil && !ctrd.IsNotFound(err) {
+	if err := e.updateState(c.Name, func(st *runState) { st.Stopping = true }); err != nil {
 		return err
+	}
+	// containerd's restart monitor reads only its label
+	if _, ok := c.Labels[restartStatusLabel]; ok {
+		err := e.Runtime.SetLabels(ctx, c.ID, map[string]string{restartStatusLabel: "stopped"})
+		if err != nil && !ctrd.IsNotFound(err) {
+			return err
+		}
 	}
 	return nil
 }
@@ -565,32 +275,10 @@ func stopGrace(c Container, timeout *time.Duration) time.Duration {
 	if timeout != nil {
 		return *timeout
 	}
-	if d, err := time.ParseDuration(c.Labels[LabelStopTimeout]); err == nil {
-		return d
+	if c.StopGrace >= 0 {
+		return c.StopGrace
 	}
-	return defaultStopGrace
-}
-
-// lifecycleSink names the lifecycle ops' progress as Docker Compose does:
-// the executor knows only the reconciler's verbs and reports others by
-// their kind.
-type lifecycleSink struct{ progress.Sink }
-
-var lifecycleWords = map[string][2]string{
-	string(OpRestart): {"Restarting", "Started"},
-	string(OpKill):    {"Killing", "Killed"},
-	string(OpPause):   {"Pausing", "Paused"},
-	string(OpUnpause): {"Unpausing", "Unpaused"},
-}
-
-func (s lifecycleSink) Event(ev progress.Event) {
-	if w, ok := lifecycleWords[ev.Status]; ok {
-		ev.Status = w[0]
-		if ev.Done {
-			ev.Status = w[1]
-		}
-	}
-	s.Sink.Event(ev)
+	return translate.DefaultStopGrace
 }
 
 // WaitResult is the exit of one container that wait watched.
@@ -613,7 +301,7 @@ func (e *Engine) Wait(ctx context.Context, projectName string, services []string
 			continue
 		}
 		switch {
-		case isUp(c):
+		case plan.IsUp(c):
 			waiting = append(waiting, c)
 		case c.State == StateExited:
 			done = append(done, c)

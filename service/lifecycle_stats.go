@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/procfs"
+	"github.com/berth-dev/berth/internal/record"
+	"github.com/berth-dev/berth/service/plan"
 )
 
 // ContainerStats is one container's resource use, as docker stats shows it.
@@ -51,7 +52,7 @@ func (e *Engine) Stats(ctx context.Context, projectName string, req StatsRequest
 	if interval <= 0 {
 		interval = time.Second
 	}
-	memTotal := hostMemTotal("/proc/meminfo")
+	memTotal := procfs.MemTotal("/proc/meminfo")
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	prev := map[string]statsSample{}
@@ -87,10 +88,10 @@ func (e *Engine) readStats(ctx context.Context, rt lifecycleRuntime, projectName
 		}
 		row := ContainerStats{ID: c.ID, Name: c.Name, Service: c.Service}
 		var s statsSample
-		if isUp(c) {
+		if plan.IsUp(c) {
 			s, err = sampleStats(ctx, rt, c)
 		}
-		if !isUp(c) || err != nil {
+		if !plan.IsUp(c) || err != nil {
 			// stopped, or exited since it was listed
 			if req.All {
 				rows = append(rows, row)
@@ -110,9 +111,9 @@ func sampleStats(ctx context.Context, rt lifecycleRuntime, c Container) (statsSa
 	}
 	s := statsSample{at: time.Now(), m: m}
 	// the host's interfaces are not the container's traffic
-	if c.Labels[LabelNetNS] != "host" && c.PID > 0 {
+	if c.Labels[record.LabelNetNS] != "host" && c.PID > 0 {
 		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/dev", c.PID)); err == nil {
-			s.netRx, s.netTx = parseNetDev(string(b))
+			s.netRx, s.netTx = procfs.ParseNetDev(string(b))
 		}
 	}
 	return s, nil
@@ -140,37 +141,4 @@ func computeStats(row ContainerStats, prev, cur statsSample, memTotal uint64) Co
 	row.NetRx, row.NetTx = cur.netRx, cur.netTx
 	row.BlockRead, row.BlockWrite, row.PIDs = cur.m.BlockRead, cur.m.BlockWrite, cur.m.PIDs
 	return row
-}
-
-// parseNetDev sums received and sent bytes of /proc/PID/net/dev over every
-// interface but loopback.
-func parseNetDev(s string) (rx, tx uint64) {
-	for _, line := range strings.Split(s, "\n") {
-		name, rest, ok := strings.Cut(line, ":")
-		f := strings.Fields(rest)
-		if !ok || strings.TrimSpace(name) == "lo" || len(f) < 16 {
-			continue
-		}
-		r, err1 := strconv.ParseUint(f[0], 10, 64)
-		t, err2 := strconv.ParseUint(f[8], 10, 64)
-		if err1 == nil && err2 == nil {
-			rx, tx = rx+r, tx+t
-		}
-	}
-	return rx, tx
-}
-
-// hostMemTotal is MemTotal of /proc/meminfo in bytes, 0 if unknown.
-func hostMemTotal(path string) uint64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			n, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n * 1024
-		}
-	}
-	return 0
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/berth-dev/berth/internal/atomicfile"
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/logs"
 )
@@ -26,11 +27,7 @@ func (e *Engine) writeLogging(s types.ServiceConfig, name string) error {
 	for _, k := range logs.UnsupportedOptions(opts) {
 		e.warn(fmt.Sprintf("service %q: logging.options.%s is not supported and is ignored", s.Name, k))
 	}
-	b, err := json.Marshal(rot)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(e.loggingFile(name), b, 0o600)
+	return atomicfile.WriteJSON(e.loggingFile(name), rot, 0o600)
 }
 
 func (e *Engine) loggingFile(name string) string {

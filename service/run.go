@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service/plan"
 )
 
 // RunRequest is `run` with its flags.
@@ -58,17 +59,11 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, req RunRequest) (int
 	if name == "" {
 		name = NewOneoffName(p.Name, s.Name)
 	}
-	r, err := e.oneoffRunner(ctx, p, oneoff)
-	if err != nil {
+	if err := e.createOneoff(ctx, p, oneoff, name); err != nil {
 		return -1, err
 	}
-	if err := r.ensureResources(ctx, oneoff); err != nil {
-		return -1, err
-	}
-	if err := r.createContainer(ctx, s.Name, 1, name); err != nil {
-		return -1, err
-	}
-	c := Container{ID: name, Name: name, Labels: map[string]string{}}
+	c := Container{ID: name, Labels: map[string]string{}}
+	c.Name = name
 	if req.Detach {
 		return 0, e.startContainer(ctx, name)
 	}
@@ -151,55 +146,48 @@ func oneoffService(s types.ServiceConfig, workingDir string, req RunRequest) (ty
 	return s, nil
 }
 
-// oneoffRunner prepares what createContainer needs for one container: the
-// project with the modified service, the graph and the image.
-func (e *Engine) oneoffRunner(ctx context.Context, p *types.Project, s types.ServiceConfig) (*upRunner, error) {
+// createOneoff creates the one-off container through a plan, under the project's
+// lock as up: the networks and named volumes it uses are created when missing (run
+// works on a project that is not up, as Compose's does) or recreated when changed.
+func (e *Engine) createOneoff(ctx context.Context, p *types.Project, s types.ServiceConfig, name string) error {
+	unlock, err := e.lock(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	one := *p
 	one.Services = maps.Clone(p.Services)
 	one.Services[s.Name] = s
 	g, err := project.NewGraph(&one)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	single := &types.Project{Name: p.Name, WorkingDir: p.WorkingDir, Services: types.Services{s.Name: s}, Secrets: p.Secrets}
 	lookup := e.newImageCache()
 	if _, err := e.buildForUp(ctx, lookup, single, UpRequest{}); err != nil {
-		return nil, err
+		return err
 	}
 	images, err := e.ensureImages(ctx, lookup, single, "", false)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &upRunner{e: e, p: &one, g: g, images: images, oneoff: true}, nil
-}
-
-// ensureResources creates the networks and named volumes a one-off container of s
-// uses, when no up has yet: Compose's run works on a project that is not up.
-func (r *upRunner) ensureResources(ctx context.Context, s types.ServiceConfig) error {
-	if s.NetworkMode == "" {
-		for _, key := range slices.Sorted(maps.Keys(s.Networks)) {
-			n, ok := r.p.Networks[key]
-			if !ok || bool(n.External) {
-				continue
-			}
-			if err := r.createNetwork(ctx, n.Name); err != nil {
-				return err
-			}
-		}
+	observed, err := e.observe(ctx, p.Name)
+	if err != nil {
+		return err
 	}
-	for _, m := range s.Volumes {
-		if m.Type != types.VolumeTypeVolume || m.Source == "" {
-			continue
-		}
-		v, ok := r.p.Volumes[m.Source]
-		if !ok || bool(v.External) {
-			continue
-		}
-		if err := r.createVolume(v.Name); err != nil {
-			return err
-		}
+	desired, err := DesiredState(&one, g, nil, nil)
+	if err != nil {
+		return err
 	}
-	return nil
+	pl, err := plan.PlanRun(desired, observed, s, name)
+	if err != nil {
+		return err
+	}
+	for _, w := range pl.Warnings {
+		e.warn(w)
+	}
+	r := &upRunner{e: e, p: &one, g: g, images: images, observed: observed, oneoff: true, slots: newSlots(e.parallel())}
+	return plan.Execute(ctx, pl, r, len(pl.Ops), nil)
 }
 
 // NewOneoffName names a one-off container: <project>-<service>-run-<id>.

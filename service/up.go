@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service/plan"
 )
 
 // UpRequest is `up` with its flags.
@@ -69,16 +70,19 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 	if err != nil {
 		return nil, err
 	}
-	plan, err := PlanUp(desired, observed, req.UpOptions)
+	pl, err := plan.PlanUp(desired, observed, req.UpOptions)
 	if err != nil {
 		return nil, err
 	}
-	plan.Builds = builds
-	for _, w := range plan.Warnings {
+	pl.Builds = builds
+	for _, w := range pl.Warnings {
 		e.warn(w)
 	}
 	if req.DryRun {
-		return plan, nil
+		return pl, nil
+	}
+	if err := e.preflight(pl); err != nil {
+		return nil, err
 	}
 	// the helper serves DNS for existing networks too: restart it if it died
 	if err := e.ensureHelper(ctx, existingNetworks(desired, observed)...); err != nil {
@@ -86,7 +90,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 	}
 	r := &upRunner{e: e, p: p, g: g, images: images, observed: observed, timeout: req.Timeout,
 		slots: newSlots(e.parallel())}
-	return plan, Execute(ctx, plan, r, len(plan.Ops), e.Progress)
+	return pl, plan.Execute(ctx, pl, r, len(pl.Ops), e.Progress)
 }
 
 // buildForUp builds what up needs built before it reads image configs, so that a
@@ -193,10 +197,10 @@ func existingNetworks(d Desired, o Observed) []string {
 }
 
 func (e *Engine) ensureHelper(ctx context.Context, networks ...string) error {
-	if e.EnsureHelper == nil || len(networks) == 0 {
+	if e.Helper == nil || len(networks) == 0 {
 		return nil
 	}
-	if err := e.EnsureHelper(ctx, networks...); err != nil {
+	if err := e.Helper.Ensure(ctx, networks...); err != nil {
 		return fmt.Errorf("start berth's helper (DNS): %w", err)
 	}
 	return nil

@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"sort"
 	"time"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // ErrNotFound is returned for a volume that does not exist.
@@ -95,11 +97,7 @@ func (m *Manager) write(v Volume) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, ".volume.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, "volume.json"))
+	return atomicfile.WriteFile(filepath.Join(dir, "volume.json"), b, 0o600)
 }
 
 // Get returns the volume called name.

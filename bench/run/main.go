@@ -61,7 +61,7 @@ func main() {
 	flag.StringVar(&cfg.outDir, "o", "", "also write results.md, results.json and the profiles into `DIR`")
 	flag.IntVar(&cfg.pairs, "pairs", 5, "measured pairs per scenario, after one warm-up pair")
 	flag.IntVar(&cfg.sigtermRuns, "sigterm-runs", 2, "runs of down with SIGTERM-ignoring containers (each takes >10 s)")
-	flag.StringVar(&cfg.only, "only", "", "comma-separated scenario groups: indep1,indep10,indep50,chain10,sigterm10,profile")
+	flag.StringVar(&cfg.only, "only", "", "comma-separated scenario groups: indep1,indep10,indep50,chain10,sigterm10,profile,watch")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -105,6 +105,8 @@ func (b *bench) scenarios(ctx context.Context) error {
 		{"chain10", b.chain},
 		{"sigterm10", b.sigterm},
 		{"profile", b.profile},
+		{"watch", func(ctx context.Context) error { return b.watchLatency(ctx, 200*time.Millisecond) }},
+		{"watch", func(ctx context.Context) error { return b.watchLatency(ctx, 500*time.Millisecond) }},
 	}
 	for _, s := range steps {
 		if !b.want(s.group) {
@@ -151,7 +153,7 @@ func (b *bench) setup() error {
 			return err
 		}
 	}
-	return nil
+	return b.writeWatchProject()
 }
 
 func (b *bench) writeProject(name string, n int, chain bool, command string) error {

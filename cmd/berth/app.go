@@ -55,6 +55,7 @@ func commands() []*cli.Command {
 	cmds := []*cli.Command{
 		configCommand(),
 		upCommand(),
+		watchCommand(),
 		downCommand(),
 		execCommand(),
 		attachCommand(),
@@ -67,6 +68,7 @@ func commands() []*cli.Command {
 		networkCommand(),
 		portCommand(),
 		pullCommand(),
+		pushCommand(),
 		buildCommand(),
 		builderCommand(),
 		imagesCommand(),

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/logs"
 	"github.com/berth-dev/berth/service"
+	"github.com/berth-dev/berth/service/attach"
 )
 
 // logPoll is how often berth-logger's files are polled when following.
@@ -23,12 +24,8 @@ const logPoll = 150 * time.Millisecond
 
 // attachOptions are the flags of an attached `up`.
 type attachOptions struct {
-	since          time.Time
-	services       []string // attached services
-	abortOnExit    bool
-	abortOnFailure bool
-	exitCodeFrom   string
-	timeout        *time.Duration
+	attach.Options
+	since time.Time
 }
 
 func attachFlags() []cli.Flag {
@@ -42,37 +39,28 @@ func attachFlags() []cli.Flag {
 	}
 }
 
-// newAttachOptions picks the attached services as Docker Compose does: the
-// --attach list, else the services named on the command line (with their
-// dependencies on request), else every service; minus --no-attach.
+// newAttachOptions reads the flags of an attached up.
 func newAttachOptions(c *cli.Context, p *types.Project, req service.UpRequest) (attachOptions, error) {
-	opts := attachOptions{
-		abortOnExit:    c.Bool("abort-on-container-exit") || c.String("exit-code-from") != "",
-		abortOnFailure: c.Bool("abort-on-container-failure"),
-		exitCodeFrom:   c.String("exit-code-from"),
-		timeout:        req.Timeout,
-	}
-	if opts.exitCodeFrom != "" {
-		if _, err := p.GetService(opts.exitCodeFrom); err != nil {
-			return opts, usageErr{fmt.Errorf("--exit-code-from: no such service: %s", opts.exitCodeFrom)}
+	opts := attachOptions{Options: attach.Options{
+		AbortOnExit:    c.Bool("abort-on-container-exit") || c.String("exit-code-from") != "",
+		AbortOnFailure: c.Bool("abort-on-container-failure"),
+		ExitCodeFrom:   c.String("exit-code-from"),
+		Timeout:        req.Timeout,
+		Services: attach.Select(p.ServiceNames(), c.StringSlice("attach"), c.Args().Slice(),
+			c.Bool("attach-dependencies"), c.StringSlice("no-attach")),
+	}}
+	if opts.ExitCodeFrom != "" {
+		if _, err := p.GetService(opts.ExitCodeFrom); err != nil {
+			return opts, usageErr{fmt.Errorf("--exit-code-from: no such service: %s", opts.ExitCodeFrom)}
 		}
 	}
-	switch {
-	case len(c.StringSlice("attach")) > 0:
-		opts.services = c.StringSlice("attach")
-	case c.NArg() > 0 && !c.Bool("attach-dependencies"):
-		opts.services = c.Args().Slice()
-	default:
-		opts.services = p.ServiceNames()
-	}
-	opts.services = slices.DeleteFunc(opts.services, func(s string) bool { return slices.Contains(c.StringSlice("no-attach"), s) })
 	return opts, nil
 }
 
-// attach streams the attached containers' output until they have all
-// exited, or one exit aborts the stack, or Ctrl-C stops it (twice: kill).
-// It returns the exit code berth ends with.
-func attach(c *cli.Context, eng *service.Engine, projectName string, opts attachOptions) (int, error) {
+// attachUp streams the attached containers' output while the session runs (until
+// they have all exited, one exit aborts the stack, or Ctrl-C stops it; twice:
+// kill) and returns the exit code berth ends with.
+func attachUp(c *cli.Context, eng *service.Engine, projectName string, opts attachOptions) (int, error) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Context))
 	defer cancel()
 	cs, err := eng.Containers(ctx, projectName)
@@ -81,84 +69,55 @@ func attach(c *cli.Context, eng *service.Engine, projectName string, opts attach
 	}
 	var attached []service.Container
 	for _, ctr := range cs {
-		if !ctr.Oneoff && slices.Contains(opts.services, ctr.Service) {
+		if !ctr.Oneoff && slices.Contains(opts.Services, ctr.Service) {
 			attached = append(attached, ctr)
 		}
 	}
-	var out sync.Mutex
 	names := make([]string, len(attached))
 	for i, ctr := range attached {
 		names[i] = ctr.Name
 	}
 	fmt.Fprintf(c.App.ErrWriter, "Attaching to %s\n", strings.Join(names, ", "))
+	var out sync.Mutex
 	followAll(ctx, c, eng, attached, opts.since, &out)
-
-	exits := make(chan service.WaitResult, len(attached))
-	waitErr := make(chan error, 1)
-	go func() {
-		waitErr <- eng.Wait(ctx, projectName, opts.services, func(r service.WaitResult) { exits <- r })
-	}()
-	return superviseAttached(c, eng, projectName, attached, opts, exits, waitErr, &out)
+	session := attach.Session{Engine: eng.Attached(), Project: projectName, Opts: opts.Options, Attached: attached,
+		Interrupts: interrupts(ctx), Event: func(ev attach.Event) { renderAttachEvent(c, ev, &out) }}
+	return session.Run(ctx)
 }
 
-// superviseAttached reacts to exits and to Ctrl-C.
-func superviseAttached(c *cli.Context, eng *service.Engine, projectName string, attached []service.Container,
-	opts attachOptions, exits <-chan service.WaitResult, waitErr <-chan error, out *sync.Mutex) (int, error) {
-	interrupts := make(chan os.Signal, 2)
-	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(interrupts)
-	running := len(attached)
-	code := 0
-	for running > 0 {
-		select {
-		case r := <-exits:
-			running--
-			// the follower polls: let it print the last lines first
-			time.Sleep(2 * logPoll)
-			out.Lock()
-			fmt.Fprintf(c.App.Writer, "%s exited with code %d\n", prefixName(r.Container), r.ExitCode)
-			out.Unlock()
-			if r.Container.Service == opts.exitCodeFrom {
-				code = r.ExitCode
+// interrupts turns Ctrl-C and SIGTERM into the session's interrupts while ctx lasts.
+func interrupts(ctx context.Context) <-chan struct{} {
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	out := make(chan struct{}, 2)
+	go func() {
+		defer signal.Stop(signals)
+		for {
+			select {
+			case <-signals:
+				out <- struct{}{}
+			case <-ctx.Done():
+				return
 			}
-			if opts.abortOnExit || (opts.abortOnFailure && r.ExitCode != 0) {
-				if opts.exitCodeFrom == "" {
-					code = r.ExitCode
-				}
-				fmt.Fprintln(c.App.ErrWriter, "Aborting on container exit...")
-				return code, stopProject(c, eng, projectName, opts.timeout, interrupts)
-			}
-		case err := <-waitErr:
-			if err != nil {
-				return 1, err
-			}
-			waitErr = nil
-		case <-c.Context.Done():
-			fmt.Fprintln(c.App.ErrWriter, "Gracefully stopping... (press Ctrl+C again to force)")
-			return 130, stopProject(c, eng, projectName, opts.timeout, interrupts)
 		}
-	}
-	return code, nil
+	}()
+	return out
 }
 
-// stopProject stops the project's containers; another Ctrl-C kills them.
-func stopProject(c *cli.Context, eng *service.Engine, projectName string, timeout *time.Duration, interrupts <-chan os.Signal) error {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Context))
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, err := eng.Stop(ctx, projectName, service.LifecycleRequest{Timeout: timeout})
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-interrupts:
-		cancel()
-		<-done
-		kctx := context.WithoutCancel(c.Context)
-		_, err := eng.Kill(kctx, projectName, service.LifecycleRequest{Signal: "SIGKILL"})
-		return err
+func renderAttachEvent(c *cli.Context, ev attach.Event, out *sync.Mutex) {
+	switch ev.Kind {
+	case attach.Exited:
+		// the follower polls: let it print the last lines first
+		time.Sleep(2 * logPoll)
+		out.Lock()
+		fmt.Fprintf(c.App.Writer, "%s exited with code %d\n", prefixName(ev.Container), ev.ExitCode)
+		out.Unlock()
+	case attach.Aborting:
+		fmt.Fprintln(c.App.ErrWriter, "Aborting on container exit...")
+	case attach.Stopping:
+		fmt.Fprintln(c.App.ErrWriter, "Gracefully stopping... (press Ctrl+C again to force)")
+	case attach.Killing:
+		fmt.Fprintln(c.App.ErrWriter, "Killing...")
 	}
 }
 

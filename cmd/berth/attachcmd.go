@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-dev/berth/internal/logs"
+	"github.com/berth-dev/berth/service"
 )
 
 func attachCommand() *cli.Command {
@@ -39,19 +40,19 @@ func runAttach(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := connect(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngineWith(c, client)
+	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
 	}
 	defer done()
-	id, err := findContainer(c, client, name, c.Args().First(), c.Int("index"))
+	ctr, err := eng.ServiceContainer(c.Context, name, c.Args().First(), c.Int("index"))
 	if err != nil {
 		return err
 	}
+	if ctr.State != service.StateRunning {
+		return fmt.Errorf("service %q is not running (container %s)", ctr.Service, ctr.Name)
+	}
+	id := ctr.ID
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Context))
 	defer cancel()
 	go func() {
@@ -61,7 +62,7 @@ func runAttach(c *cli.Context) error {
 	}()
 	exited := make(chan int, 1)
 	go func() {
-		code, err := client.Wait(ctx, id)
+		code, err := eng.WaitContainer(ctx, ctr)
 		if err != nil {
 			code = 1
 		}
@@ -82,7 +83,7 @@ func runAttach(c *cli.Context) error {
 			if !c.Bool("sig-proxy") {
 				return nil
 			}
-			if err := client.Kill(ctx, id, fmt.Sprint(int(sig.(syscall.Signal)))); err != nil {
+			if err := eng.Signal(ctx, ctr, fmt.Sprint(int(sig.(syscall.Signal)))); err != nil {
 				return err
 			}
 		}

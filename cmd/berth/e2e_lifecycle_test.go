@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/internal/testenv"
 	"github.com/berth-dev/berth/service"
 )
@@ -77,7 +78,7 @@ func TestE2ELifecycleStopStartKillPauseRm(t *testing.T) {
 	e, before := startE2E(t)
 	e.writeFile("compose.yaml", lifecycleStack)
 	e.mustBerth("up", "-d")
-	netns := labelOf(psAll(t, e)["lc-app-1"], service.LabelNetNS)
+	netns := labelOf(psAll(t, e)["lc-app-1"], record.LabelNetNS)
 	if netns == "" {
 		t.Fatal("app has no network namespace label")
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -42,15 +41,11 @@ func runExec(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := connect(c)
+	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	id, err := findContainer(c, client, name, svc, c.Int("index"))
-	if err != nil {
-		return err
-	}
+	defer done()
 	tty := !c.Bool("no-TTY") && (c.Bool("tty") || isTerminal(os.Stdin) && isTerminal(c.App.Writer))
 	spec := ctrd.ExecSpec{Args: args, Env: c.StringSlice("env"), User: c.String("user"), Cwd: c.String("workdir"),
 		Tty: tty, Stdout: c.App.Writer, Stderr: c.App.ErrWriter}
@@ -63,7 +58,7 @@ func runExec(c *cli.Context) error {
 			defer restore()
 		}
 	}
-	code, err := client.Exec(c.Context, id, spec)
+	code, err := eng.Exec(c.Context, name, svc, c.Int("index"), spec)
 	if err != nil && code < 0 {
 		return err
 	}
@@ -99,21 +94,4 @@ func projectName(c *cli.Context) (string, error) {
 		return "", err
 	}
 	return p.Name, nil
-}
-
-// findContainer returns the ID of a service's replica.
-func findContainer(c *cli.Context, client *ctrd.Client, projectName, svc string, index int) (string, error) {
-	infos, err := client.ListContainers(c.Context, map[string]string{project.LabelProject: projectName, project.LabelService: svc})
-	if err != nil {
-		return "", err
-	}
-	for _, info := range infos {
-		if info.Labels[project.LabelNumber] == fmt.Sprint(index) && !strings.EqualFold(info.Labels[project.LabelOneoff], "true") {
-			if info.Status != ctrd.TaskRunning {
-				return "", fmt.Errorf("service %q is not running (container %s)", svc, info.ID)
-			}
-			return info.ID, nil
-		}
-	}
-	return "", fmt.Errorf("service %q has no container with index %d: is the project up?", svc, index)
 }

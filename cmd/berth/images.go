@@ -5,17 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/urfave/cli/v2"
 
-	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service"
 )
 
 func pullCommand() *cli.Command {
@@ -42,38 +40,16 @@ func runPull(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// images a build: can make are pulled apart: their failure is a hint, not an error
-	var refs, buildable, buildServices []string
-	for _, name := range p.ServiceNames() {
-		s := p.Services[name]
-		if s.Image == "" || s.PullPolicy == types.PullPolicyBuild {
-			continue
-		}
-		if s.Build != nil {
-			if !c.Bool("ignore-buildable") && !slices.Contains(buildable, s.Image) {
-				buildable = append(buildable, s.Image)
-				buildServices = append(buildServices, name)
-			}
-			continue
-		}
-		if !slices.Contains(refs, s.Image) {
-			refs = append(refs, s.Image)
-		}
-	}
-	client, err := connect(c)
+	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
+	defer done()
 	disp, err := display(c, c.Bool("quiet"))
 	if err != nil {
 		return usageErr{err}
 	}
-	err = client.PullAll(c.Context, refs, disp)
-	var buildErr error
-	if len(buildable) > 0 && c.Context.Err() == nil {
-		buildErr = client.PullAll(c.Context, buildable, disp)
-	}
+	buildServices, buildErr, err := eng.Pull(c.Context, p, service.PullRequest{IgnoreBuildable: c.Bool("ignore-buildable"), Sink: disp})
 	disp.Stop()
 	if buildErr != nil {
 		fmt.Fprintf(c.App.ErrWriter, "warning: some service image(s) must be built from source by running:\n    berth build %s\n", strings.Join(buildServices, " "))
@@ -116,12 +92,12 @@ func runImageLoad(c *cli.Context) error {
 	} else if isTerminal(os.Stdin) {
 		return usageErr{fmt.Errorf("requested load from stdin, but stdin is a terminal: use -i FILE or redirect a file")}
 	}
-	client, err := connect(c)
+	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	names, err := client.Load(c.Context, in, nil)
+	defer done()
+	names, err := eng.LoadImages(c.Context, in)
 	if err != nil {
 		return err
 	}
@@ -169,50 +145,22 @@ func runImages(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := connect(c)
+	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	rows, err := imageRows(c, client, p)
+	defer done()
+	images, err := eng.ServiceImages(c.Context, p)
 	if err != nil {
 		return err
-	}
-	return printImages(c.App.Writer, rows, format, c.Bool("quiet"))
-}
-
-// imageRows lists each service's image once per container of the service,
-// or once with no container name before `up`.
-func imageRows(c *cli.Context, client *ctrd.Client, p *types.Project) ([]imageRow, error) {
-	containers, err := client.ListContainers(c.Context, map[string]string{project.LabelProject: p.Name})
-	if err != nil {
-		return nil, err
 	}
 	rows := []imageRow{}
-	for _, name := range p.ServiceNames() {
-		info, err := client.ImageInfo(c.Context, project.ImageName(p.Name, p.Services[name]))
-		if err != nil {
-			if ctrd.IsNotFound(err) {
-				continue
-			}
-			return nil, err
-		}
-		row := imageRow{ID: info.ID, Repository: info.Repository, Tag: info.Tag, Platform: info.Platform,
-			Size: info.Size, LastTagTime: info.Created, service: name}
-		added := false
-		for _, ctr := range containers {
-			if ctr.Labels[project.LabelService] == name {
-				r := row
-				r.ContainerName = ctr.Labels[project.LabelContainerName]
-				rows = append(rows, r)
-				added = true
-			}
-		}
-		if !added {
-			rows = append(rows, row)
-		}
+	for _, im := range images {
+		info := im.Image
+		rows = append(rows, imageRow{ID: info.ID, Repository: info.Repository, Tag: info.Tag, Platform: info.Platform,
+			Size: info.Size, LastTagTime: info.Created, ContainerName: im.Container, service: im.Service})
 	}
-	return rows, nil
+	return printImages(c.App.Writer, rows, format, c.Bool("quiet"))
 }
 
 func printImages(w io.Writer, rows []imageRow, format string, quiet bool) error {

@@ -8,8 +8,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/berth-dev/berth/project"
 )
 
 func lsCommand() *cli.Command {
@@ -38,36 +36,23 @@ func runLs(c *cli.Context) error {
 	if format != "table" && format != "json" {
 		return usageErr{fmt.Errorf("unsupported format %q: use table or json", format)}
 	}
-	client, err := connect(c)
+	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	infos, err := client.ListContainers(c.Context, nil)
+	defer done()
+	projects, err := eng.Projects(c.Context)
 	if err != nil {
 		return err
-	}
-	states := map[string]map[string]int{}
-	files := map[string]string{}
-	for _, info := range infos {
-		name := info.Labels[project.LabelProject]
-		if name == "" {
-			continue
-		}
-		if states[name] == nil {
-			states[name] = map[string]int{}
-		}
-		states[name][stateOf(info.Status)]++
-		files[name] = info.Labels[project.LabelConfigFiles]
 	}
 	rows := []lsRow{}
-	for name, st := range states {
-		row := lsRow{Name: name, Status: statusSummary(st), ConfigFiles: files[name], running: st["running"] > 0}
+	for _, p := range projects {
+		st := p.States
+		row := lsRow{Name: p.Name, Status: statusSummary(st), ConfigFiles: strings.Join(p.ConfigFiles, ","), running: st["running"] > 0}
 		if row.running || c.Bool("all") {
 			rows = append(rows, row)
 		}
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
 	w := c.App.Writer
 	switch {
 	case c.Bool("quiet"):
@@ -89,18 +74,6 @@ func runLs(c *cli.Context) error {
 		return tw.Flush()
 	}
 	return nil
-}
-
-func stateOf(taskStatus string) string {
-	switch taskStatus {
-	case "running":
-		return "running"
-	case "paused":
-		return "paused"
-	case "stopped":
-		return "exited"
-	}
-	return "created"
 }
 
 // statusSummary is "exited(1), running(2)": each state with its count.

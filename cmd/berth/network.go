@@ -2,15 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/berth-dev/berth/network"
-	"github.com/berth-dev/berth/project"
 )
 
 func networkCommand() *cli.Command {
@@ -49,34 +45,17 @@ type networkRow struct {
 	Labels   map[string]string `json:"Labels"`
 }
 
-func projectNetworks(c *cli.Context) (*network.Manager, []network.Network, string, error) {
+func runNetworkLs(c *cli.Context) error {
 	name, err := projectName(c)
 	if err != nil {
-		return nil, nil, "", err
+		return err
 	}
-	cniPath, err := network.FindCNIPath(c.String(flagCNIPath))
+	eng, done, err := newEngine(c)
 	if err != nil {
-		return nil, nil, "", err
+		return err
 	}
-	m, err := network.NewManager(network.Config{DataRoot: stateRoot(c), CNIPath: cniPath})
-	if err != nil {
-		return nil, nil, "", err
-	}
-	all, err := m.List()
-	if err != nil {
-		return nil, nil, "", err
-	}
-	var out []network.Network
-	for _, n := range all {
-		if n.Labels[project.LabelProject] == name {
-			out = append(out, n)
-		}
-	}
-	return m, out, name, nil
-}
-
-func runNetworkLs(c *cli.Context) error {
-	_, nets, _, err := projectNetworks(c)
+	defer done()
+	nets, err := eng.ProjectNetworks(name)
 	if err != nil {
 		return err
 	}
@@ -115,26 +94,14 @@ func runNetworkRm(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErr{fmt.Errorf("network rm needs at least one network name")}
 	}
-	m, nets, projectName, err := projectNetworks(c)
+	name, err := projectName(c)
 	if err != nil {
 		return err
 	}
-	for _, name := range c.Args().Slice() {
-		found := false
-		for _, n := range nets {
-			found = found || n.Name == name
-		}
-		if !found {
-			return fmt.Errorf("network %q is not a network of project %q", name, projectName)
-		}
-		err := m.Remove(c.Context, name)
-		if errors.Is(err, network.ErrInUse) {
-			return fmt.Errorf("network %q has containers attached: stop them first (berth down, or berth rm -s)", name)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(c.App.Writer, name)
+	eng, done, err := newEngine(c)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer done()
+	return eng.RemoveNetworks(c.Context, name, c.Args().Slice(), func(n string) { fmt.Fprintln(c.App.Writer, n) })
 }

@@ -6,9 +6,6 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/berth-dev/berth/project"
-	"github.com/berth-dev/berth/service"
 )
 
 func portCommand() *cli.Command {
@@ -37,26 +34,20 @@ func runPort(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := connect(c)
+	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	infos, err := client.ListContainers(c.Context, map[string]string{project.LabelProject: name, project.LabelService: svc})
+	defer done()
+	ctr, err := eng.ServiceContainer(c.Context, name, svc, c.Int("index"))
 	if err != nil {
 		return err
 	}
-	for _, info := range infos {
-		if info.Labels[project.LabelNumber] != strconv.Itoa(c.Int("index")) {
-			continue
+	for _, p := range publishersOf(ctr.Ports) {
+		if p.TargetPort == private && p.Protocol == c.String("protocol") {
+			fmt.Fprintf(c.App.Writer, "%s:%d\n", p.URL, p.PublishedPort)
+			return nil
 		}
-		for _, p := range publishers(info.Labels[service.LabelPorts]) {
-			if p.TargetPort == private && p.Protocol == c.String("protocol") {
-				fmt.Fprintf(c.App.Writer, "%s:%d\n", p.URL, p.PublishedPort)
-				return nil
-			}
-		}
-		return fmt.Errorf("no port %d/%s published for service %q", private, c.String("protocol"), svc)
 	}
-	return fmt.Errorf("service %q has no container with index %d", svc, c.Int("index"))
+	return fmt.Errorf("no port %d/%s published for service %q", private, c.String("protocol"), svc)
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
-	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/network/netspec"
 	"github.com/berth-dev/berth/service"
 )
 
@@ -129,7 +129,7 @@ func psSelected(c *cli.Context, ctr service.Container, statuses []string) bool {
 
 func newPsRow(eng *service.Engine, projectName string, ctr service.Container) psRow {
 	row := psRow{
-		Command:      strconv.Quote(ctr.Labels[service.LabelCommand]),
+		Command:      strconv.Quote(ctr.Command),
 		CreatedAt:    ctr.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 		ExitCode:     ctr.ExitCode,
 		ID:           ctr.ID,
@@ -138,9 +138,9 @@ func newPsRow(eng *service.Engine, projectName string, ctr service.Container) ps
 		LocalVolumes: "0",
 		Name:         ctr.Name,
 		Names:        ctr.Name,
-		Networks:     ctr.Labels[service.LabelNetworks],
+		Networks:     strings.Join(ctr.Networks, ","),
 		Project:      projectName,
-		Publishers:   publishers(ctr.Labels[service.LabelPorts]),
+		Publishers:   publishersOf(ctr.Ports),
 		RunningFor:   ago(ctr.Created),
 		Service:      ctr.Service,
 		Size:         "0B",
@@ -191,12 +191,9 @@ func joinLabels(labels map[string]string) string {
 	return strings.Join(parts, ",")
 }
 
-func publishers(label string) []publisher {
+// publishersOf is ps's Publishers of the ports a container recorded.
+func publishersOf(ports []netspec.PortMapping) []publisher {
 	out := []publisher{}
-	var ports []network.PortMapping
-	if label == "" || json.Unmarshal([]byte(label), &ports) != nil {
-		return out
-	}
 	for _, p := range ports {
 		url := p.HostIP
 		if url == "" {

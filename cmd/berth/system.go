@@ -14,8 +14,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-dev/berth/internal/daemon"
+	"github.com/berth-dev/berth/internal/helper"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/dns"
+	"github.com/berth-dev/berth/service"
 )
 
 // helperIdleExit is how long the helper stays once no berth network is left.
@@ -61,40 +63,17 @@ func helperCommand() *cli.Command {
 	}
 }
 
-// ensureHelper starts the helper when it is not running and waits until it
-// serves the networks.
-func ensureHelper(c *cli.Context) func(ctx context.Context, networks ...string) error {
-	return func(ctx context.Context, networks ...string) error {
-		exe, err := berthExecutable()
-		if err != nil {
-			return err
-		}
-		root := stateRoot(c)
-		argv := []string{exe, "--data-root", c.String(flagDataRoot), "--namespace", c.String(flagNamespace), "--address", c.String(flagAddress), "__helper"}
-		if _, _, err := daemon.Ensure(ctx, root, argv); err != nil {
-			return err
-		}
-		wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		defer cancel()
-		return dns.WaitServed(wctx, root, networks...)
+// newHelper is berth's helper for the namespace's state root, started as this very
+// binary with the same global flags.
+func newHelper(c *cli.Context) service.Helper {
+	h := helper.Process{Root: stateRoot(c)}
+	exe, err := berthExecutable()
+	if err != nil {
+		h.ArgvErr = err
+		return h
 	}
-}
-
-// stopHelper stops the helper and removes its state: it has nothing left
-// to serve.
-func stopHelper(c *cli.Context) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		root := stateRoot(c)
-		if err := daemon.Stop(root); err != nil {
-			return err
-		}
-		for _, dir := range []string{"helper", "dns"} {
-			if err := os.RemoveAll(filepath.Join(root, dir)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	h.Argv = []string{exe, "--data-root", c.String(flagDataRoot), "--namespace", c.String(flagNamespace), "--address", c.String(flagAddress), "__helper"}
+	return h
 }
 
 // findLogger locates berth-logger: $BERTH_LOGGER, beside the berth binary,

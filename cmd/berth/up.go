@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
+	"github.com/berth-dev/berth/internal/watch"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/service"
@@ -32,6 +33,7 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force-recreate", Usage: "recreate containers even if their configuration and image haven't changed"},
 			&cli.BoolFlag{Name: "no-recreate", Usage: "if containers already exist, don't recreate them"},
 			&cli.BoolFlag{Name: "always-recreate-deps", Usage: "recreate dependent containers"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "assume yes: recreate volumes whose definition changed (their data is lost)"},
 			&cli.BoolFlag{Name: "remove-orphans", Usage: "remove containers for services not defined in the Compose file"},
 			&cli.BoolFlag{Name: "no-start", Usage: "don't start the services after creating them"},
 			&cli.BoolFlag{Name: "no-deps", Usage: "don't start linked services"},
@@ -42,7 +44,8 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "wait for services to be running|healthy; implies detached mode"},
 			&cli.IntFlag{Name: "wait-timeout", Usage: "maximum duration in `SECONDS` to wait for the project to be running|healthy"},
 			&cli.StringSliceFlag{Name: "scale", Usage: "scale SERVICE to NUM instances (`SERVICE=NUM`); overrides the scale setting in the Compose file"},
-		}, attachFlags()...),
+			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "watch the develop.watch paths and sync, restart or rebuild on change (see 'berth watch')"},
+		}, append(attachFlags(), watchFlags()...)...),
 		Action: runUp,
 	}
 }
@@ -65,6 +68,9 @@ func runUp(c *cli.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(secs)*time.Second)
 		defer cancel()
 	}
+	if err := refuseWatch(c); err != nil {
+		return err
+	}
 	attached := !c.Bool("detach") && !req.Wait && !req.DryRun
 	var aopts attachOptions
 	if attached {
@@ -75,11 +81,21 @@ func runUp(c *cli.Context) error {
 	} else if c.String("exit-code-from") != "" || c.Bool("abort-on-container-exit") {
 		return usageErr{fmt.Errorf("--exit-code-from and --abort-on-container-exit need attached mode: drop -d/--wait")}
 	}
-	eng, done, err := newEngine(c)
+	client, err := connect(c)
+	if err != nil {
+		return err
+	}
+	eng, done, err := newEngineWith(c, client)
 	if err != nil {
 		return err
 	}
 	defer done()
+	var w *watch.Watcher
+	if c.Bool("watch") {
+		if w, _, err = newWatch(c, eng, client, p, opts.Services); err != nil {
+			return err
+		}
+	}
 	plan, err := eng.Up(ctx, p, req)
 	if req.DryRun && plan != nil {
 		printPlan(c, plan)
@@ -91,7 +107,13 @@ func runUp(c *cli.Context) error {
 	if d, ok := eng.Progress.(progress.Display); ok {
 		d.Stop()
 	}
-	code, err := attach(c, eng, p.Name, aopts)
+	var code int
+	if w != nil {
+		plainProgress(c, eng)
+		code, err = attachWatching(c, eng, p.Name, aopts, w)
+	} else {
+		code, err = attachUp(c, eng, p.Name, aopts)
+	}
 	if err != nil {
 		return err
 	}
@@ -107,6 +129,7 @@ func upRequest(c *cli.Context) (req service.UpRequest, err error) {
 			ForceRecreate:      c.Bool("force-recreate"),
 			NoRecreate:         c.Bool("no-recreate"),
 			AlwaysRecreateDeps: c.Bool("always-recreate-deps"),
+			Yes:                c.Bool("yes"),
 			RemoveOrphans:      c.Bool("remove-orphans"),
 			NoStart:            c.Bool("no-start"),
 			Wait:               c.Bool("wait"),
@@ -286,18 +309,17 @@ func newEngineWith(c *cli.Context, client *ctrd.Client) (*service.Engine, func()
 	// only starting a container needs the logger: ps and down work without
 	logger, loggerErr := findLogger()
 	eng := &service.Engine{
-		Logger:       logger,
-		LoggerErr:    loggerErr,
-		EnsureHelper: ensureHelper(c),
-		StopHelper:   stopHelper(c),
-		Runtime:      client,
-		Networks:     nets,
-		Volumes:      volumes.NewManager(dataRoot),
-		DataRoot:     dataRoot,
-		Namespace:    client.Namespace(),
-		Progress:     disp,
-		Builder:      newBuilder(c),
-		Warn:         func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
+		Logger:    logger,
+		LoggerErr: loggerErr,
+		Helper:    newHelper(c),
+		Runtime:   client,
+		Networks:  nets,
+		Volumes:   volumes.NewManager(dataRoot),
+		DataRoot:  dataRoot,
+		Namespace: client.Namespace(),
+		Progress:  disp,
+		Builder:   newBuilder(c),
+		Warn:      func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
 	}
 	return eng, func() { disp.Stop(); client.Close() }, nil
 }

@@ -6,9 +6,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/berth-dev/berth/project"
-	"github.com/berth-dev/berth/volumes"
 )
 
 func volumeCommand() *cli.Command {
@@ -45,26 +42,17 @@ type volumeRow struct {
 	CreatedAt  string            `json:"CreatedAt"`
 }
 
-func projectVolumes(c *cli.Context) ([]volumes.Volume, string, error) {
+func runVolumeLs(c *cli.Context) error {
 	name, err := projectName(c)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
-	all, err := volumes.NewManager(stateRoot(c)).List()
+	eng, done, err := newEngine(c)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
-	var out []volumes.Volume
-	for _, v := range all {
-		if v.Labels[project.LabelProject] == name {
-			out = append(out, v)
-		}
-	}
-	return out, name, nil
-}
-
-func runVolumeLs(c *cli.Context) error {
-	vols, _, err := projectVolumes(c)
+	defer done()
+	vols, err := eng.ProjectVolumes(name)
 	if err != nil {
 		return err
 	}
@@ -99,49 +87,14 @@ func runVolumeRm(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErr{fmt.Errorf("volume rm needs at least one volume name")}
 	}
-	vols, projectName, err := projectVolumes(c)
+	name, err := projectName(c)
 	if err != nil {
 		return err
 	}
-	client, err := connect(c)
+	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	infos, err := client.ListContainers(c.Context, map[string]string{project.LabelProject: projectName})
-	if err != nil {
-		return err
-	}
-	m := volumes.NewManager(stateRoot(c))
-	for _, name := range c.Args().Slice() {
-		v, ok := findVolume(vols, name)
-		if !ok {
-			return fmt.Errorf("volume %q is not a volume of project %q", name, projectName)
-		}
-		for _, info := range infos {
-			mounts, err := client.Mounts(c.Context, info.ID)
-			if err != nil {
-				return err
-			}
-			for _, mnt := range mounts {
-				if mnt.Source == v.Mountpoint {
-					return fmt.Errorf("volume %q is in use by container %s: remove the container first (berth down, or berth rm)", name, info.ID)
-				}
-			}
-		}
-		if err := m.Remove(v.Name); err != nil {
-			return err
-		}
-		fmt.Fprintln(c.App.Writer, v.Name)
-	}
-	return nil
-}
-
-func findVolume(vols []volumes.Volume, name string) (volumes.Volume, bool) {
-	for _, v := range vols {
-		if v.Name == name {
-			return v, true
-		}
-	}
-	return volumes.Volume{}, false
+	defer done()
+	return eng.RemoveVolumes(c.Context, name, c.Args().Slice(), func(n string) { fmt.Fprintln(c.App.Writer, n) })
 }

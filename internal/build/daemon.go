@@ -23,6 +23,8 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/moby/buildkit/client"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // Version is the buildkitd release berth is tested with and its set-up script builds.
@@ -148,7 +150,7 @@ func (d Daemon) start(ctx context.Context) error {
 	}
 	d.killStale()
 	config := filepath.Join(d.Root, "buildkitd.toml")
-	if err := os.WriteFile(config, []byte(d.config()), 0o600); err != nil {
+	if err := atomicfile.WriteFile(config, []byte(d.config()), 0o600); err != nil {
 		return fmt.Errorf("start buildkitd: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(d.socket()), 0o700); err != nil {
@@ -169,7 +171,7 @@ func (d Daemon) start(ctx context.Context) error {
 	pid := cmd.Process.Pid
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	if err := os.WriteFile(d.pidFile(), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(d.pidFile(), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
 		_ = cmd.Process.Kill()
 		return fmt.Errorf("start buildkitd: %w", err)
 	}

@@ -16,54 +16,13 @@ import (
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/internal/runspec"
 )
 
-// ContainerSpec is everything berth decides about a container; the caller
-// has already merged the image's config with the service (argv, env, cwd).
-type ContainerSpec struct {
-	ID     string
-	Image  string // normalised reference of an image present in the namespace
-	Labels map[string]string
-
-	Args []string
-	Env  []string
-	Cwd  string
-	// User is user[:group], names or numbers, resolved in the image's
-	// /etc/passwd and /etc/group.
-	User       string
-	GroupAdd   []string
-	Tty        bool
-	Stdin      bool
-	Hostname   string
-	Domainname string
-	Mounts     []specs.Mount
-	// NetNSPath joins an existing network namespace; "host" shares the
-	// host's; empty gives the container a new, unconnected one.
-	NetNSPath string
-	// IPC and PID join another container's namespaces by path, or "host".
-	IPCPath, PIDPath string
-
-	Privileged bool
-	ReadOnly   bool
-	CapAdd     []string
-	CapDrop    []string
-	// Seccomp is "" (the default profile) or "unconfined".
-	Seccomp         string
-	NoNewPrivileges bool
-	Sysctls         map[string]string
-	Rlimits         []specs.POSIXRlimit
-	ShmSize         int64 // bytes; 0 = 64 MiB as Docker
-	PidsLimit       int64
-	MemoryLimit     int64
-	MemorySwap      int64
-	MemoryReserve   int64
-	CPUQuota        int64 // microseconds per CPUPeriod
-	CPUPeriod       uint64
-	CPUShares       uint64
-	CPUSet          string
-	OOMScoreAdj     int
-	Annotations     map[string]string
-}
+// ContainerSpec is everything berth decides about a container (runspec owns the type:
+// the translation of a service produces it without importing containerd).
+type ContainerSpec = runspec.Container
 
 // ContainerInfo is a container as containerd knows it, with its task.
 type ContainerInfo struct {

@@ -3,21 +3,15 @@ package ctrd
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth-dev/berth/internal/runspec"
 )
 
 // HealthConfig is a Docker image's HEALTHCHECK.
-type HealthConfig struct {
-	Test          []string      `json:"Test"`
-	Interval      time.Duration `json:"Interval"`
-	Timeout       time.Duration `json:"Timeout"`
-	StartPeriod   time.Duration `json:"StartPeriod"`
-	StartInterval time.Duration `json:"StartInterval"`
-	Retries       int           `json:"Retries"`
-}
+type HealthConfig = runspec.ImageHealth
 
 // healthcheck reads the HEALTHCHECK of a Docker image config blob.
 func (c *Client) healthcheck(ctx context.Context, config ocispec.Descriptor) (*HealthConfig, error) {

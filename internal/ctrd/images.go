@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/containerd/containerd/v2/core/snapshots"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/containerd/containerd/v2/core/snapshots"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"

@@ -13,6 +13,12 @@ import (
 // of docker's config.json, read afresh so that a `docker login` between two
 // commands takes effect.
 func (c *Client) resolver(ctx context.Context) (remotes.Resolver, error) {
+	return c.resolverWithTracker(ctx, nil)
+}
+
+// resolverWithTracker is resolver with the upload tracker a push reads its progress
+// from (nil: the resolver's own).
+func (c *Client) resolverWithTracker(ctx context.Context, tracker docker.StatusTracker) (remotes.Resolver, error) {
 	creds, err := readDockerCredentials(dockerConfigPath(c.dockerConfig))
 	if err != nil {
 		return nil, err
@@ -36,5 +42,5 @@ func (c *Client) resolver(ctx context.Context) (remotes.Resolver, error) {
 		}
 		return public(host)
 	}
-	return docker.NewResolver(docker.ResolverOptions{Hosts: hosts}), nil
+	return docker.NewResolver(docker.ResolverOptions{Hosts: hosts, Tracker: tracker}), nil
 }

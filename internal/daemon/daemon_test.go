@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/network/dns"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/network/dns"
 )
 
 // The helper under test is this test binary, started again with BERTH_TEST_HELPER=1:

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // Lease is a helper process's hold on its data root's helper lock. It implements
@@ -79,22 +81,7 @@ func (l *Lease) take() error {
 
 // Ready writes the pid file, which tells Ensure that the helper serves.
 func (l *Lease) Ready() error {
-	tmp, err := os.CreateTemp(l.f.dir, ".helper.pid.*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", l.f.pid, err)
-	}
-	_, err = tmp.WriteString(strconv.Itoa(os.Getpid()) + "\n")
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), l.f.pid)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", l.f.pid, err)
-	}
-	return nil
+	return atomicfile.WriteFile(l.f.pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
 }
 
 // Release removes the pid file and lets go of the lock. It is idempotent.

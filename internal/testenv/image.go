@@ -7,8 +7,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/berth-dev/berth/internal/imagekit"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/berth-dev/berth/internal/imagekit"
 )
 
 // busyboxPath is where Debian's busybox-static installs its binary.

@@ -41,6 +41,9 @@ func ContainerdAddress() string {
 // rules all need it.
 func RequireRoot(t testing.TB) {
 	t.Helper()
+	if skipShort(t) {
+		return
+	}
 	if os.Geteuid() != 0 {
 		skipOrFail(t, "test needs root (euid is %d)", os.Geteuid())
 	}
@@ -51,6 +54,9 @@ func RequireRoot(t testing.TB) {
 // containerd client belongs to internal/ctrd alone.
 func RequireContainerd(t testing.TB, address string) {
 	t.Helper()
+	if skipShort(t) {
+		return
+	}
 	if address == "" {
 		address = ContainerdAddress()
 	}
@@ -92,4 +98,15 @@ func skipOrFail(t testing.TB, format string, args ...any) {
 		return
 	}
 	t.Skip(msg)
+}
+
+// skipShort skips an end-to-end test under go test -short, even in CI: -short is the
+// promise of a run that touches no daemon and needs no root.
+func skipShort(t testing.TB) bool {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped under -short")
+		return true
+	}
+	return false
 }

@@ -18,13 +18,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/internal/imagekit"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth-dev/berth/internal/imagekit"
 )
 
 // recordingTB stands in for a test so the skip-or-fail decision can be observed without
@@ -46,6 +47,12 @@ func TestRequireContainerdSkipsOutsideCIAndFailsInCI(t *testing.T) {
 			t.Setenv("CI", ci)
 			rec := &recordingTB{}
 			RequireContainerd(rec, missing)
+			if testing.Short() {
+				if !strings.Contains(rec.skipped, "-short") || rec.failed != "" {
+					t.Fatalf("under -short: failed=%q skipped=%q, want a skip", rec.failed, rec.skipped)
+				}
+				return
+			}
 			if ci == "true" && (rec.failed == "" || rec.skipped != "") {
 				t.Fatalf("in CI: failed=%q skipped=%q, want a failure", rec.failed, rec.skipped)
 			}
@@ -69,6 +76,9 @@ func TestRequireContainerdPassesWhenSocketListens(t *testing.T) {
 	defer l.Close()
 	rec := &recordingTB{}
 	RequireContainerd(rec, sock)
+	if testing.Short() {
+		t.Skip("RequireContainerd skips everything under -short")
+	}
 	if rec.failed != "" || rec.skipped != "" {
 		t.Fatalf("listening socket: failed=%q skipped=%q", rec.failed, rec.skipped)
 	}

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
 )
 
 // Report is what a responder last wrote about itself.
@@ -125,11 +127,7 @@ func (rp *reporter) write(r Report) error {
 	if err := os.MkdirAll(filepath.Dir(rp.path), 0o700); err != nil {
 		return fmt.Errorf("write DNS status: %w", err)
 	}
-	tmp := rp.path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write DNS status: %w", err)
-	}
-	if err := os.Rename(tmp, rp.path); err != nil {
+	if err := atomicfile.WriteFile(rp.path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write DNS status: %w", err)
 	}
 	rp.last = r

@@ -24,7 +24,8 @@ func main() {
 		log.Fatalf("web: API_URL %q: want a URL like http://api:8080", rawURL)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", page.Handler("web"))
+	// PAGE_DIR: where `berth watch` syncs the page's HTML (examples/devenv)
+	mux.Handle("/", page.FromDir("web", lifecycle.Env("PAGE_DIR", "")))
 	mux.Handle("/api/", apiProxy(apiURL))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	ctx, stop := lifecycle.Context()

@@ -1,0 +1,40 @@
+package service
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/berth-dev/berth/internal/atomicfile"
+)
+
+// runState is what changes while a container lives. Labels are written once, at
+// creation: patching them cost a containerd round trip per change (up to four per
+// start), so this lives in the container's state directory instead.
+type runState struct {
+	StartedAt time.Time `json:"startedAt,omitzero"`
+	Stopping  bool      `json:"stopping,omitempty"`
+}
+
+func (e *Engine) stateFile(name string) string {
+	return filepath.Join(e.containerDir(name), "state.json")
+}
+
+func (e *Engine) readState(name string) runState {
+	var st runState
+	if b, err := os.ReadFile(e.stateFile(name)); err == nil {
+		_ = json.Unmarshal(b, &st)
+	}
+	return st
+}
+
+// updateState changes the runtime state of an existing container.
+func (e *Engine) updateState(name string, change func(*runState)) error {
+	st := e.readState(name)
+	change(&st)
+	if err := os.MkdirAll(e.containerDir(name), 0o700); err != nil {
+		return err
+	}
+	return atomicfile.WriteJSON(e.stateFile(name), st, 0o600)
+}
