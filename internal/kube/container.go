@@ -110,16 +110,13 @@ func protocol(p string) (corev1.Protocol, bool) {
 
 // probes turns a health check into readiness (it gates the Service's DNS
 // answers, as health gates depends_on), liveness, and a startup probe that
-// gives start_period to the start. CMD-SHELL runs through sh -c, as Docker
-// runs it.
+// gives start_period to the start. CMD-SHELL runs through /bin/sh -c, as
+// Docker runs it.
 func probes(hc *healthCheck) (readiness, liveness, startup *corev1.Probe) {
 	if hc == nil {
 		return nil, nil, nil
 	}
 	argv := hc.Argv
-	if hc.Shell {
-		argv = []string{"sh", "-c", hc.Argv[0]}
-	}
 	probe := func() *corev1.Probe {
 		return &corev1.Probe{
 			ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: literal(argv)}},

@@ -16,6 +16,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/berth-dev/berth/project"
 )
 
 // Object is a typed Kubernetes object of the output.
@@ -76,6 +78,7 @@ type converter struct {
 	p       *types.Project
 	opts    Options
 	names   *namer
+	graph   *project.Graph
 	plans   map[string]*servicePlan // by Compose service name
 	volumes map[string]*volumePlan  // by Compose volume key
 	res     *Result
@@ -114,6 +117,11 @@ func Convert(p *types.Project, opts Options) (*Result, error) {
 // workload kind and each volume's users: objects refer to each other by
 // these.
 func (c *converter) plan() error {
+	g, err := project.NewGraph(c.p)
+	if err != nil {
+		return err
+	}
+	c.graph = g
 	for _, name := range c.p.ServiceNames() {
 		c.names.service(name)
 	}

@@ -1,9 +1,10 @@
 package kube
 
-// The facts of a Compose service that berth's two targets (containerd and
-// Kubernetes) share. They are computed here only until internal/translate,
-// the one translation of a service, lands: each function below is then
-// replaced by a call into it, and nothing else in this package derives them.
+// The facts of a Compose service that berth's two targets share come from
+// internal/translate, the one translation of a service; the functions
+// below only adapt them to what this package reads. What Kubernetes needs
+// and the container engine does not (expose, the command and entrypoint
+// kept apart: a pod keeps the image's own) is read here from the model.
 
 import (
 	"fmt"
@@ -16,23 +17,14 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/docker/go-units"
-)
 
-// Docker's health check defaults.
-const (
-	defaultHealthInterval      = 30 * time.Second
-	defaultHealthTimeout       = 30 * time.Second
-	defaultHealthStartInterval = 5 * time.Second
-	defaultHealthRetries       = 3
-	defaultStopGrace           = 10 * time.Second
+	"github.com/berth-dev/berth/internal/translate"
+	"github.com/berth-dev/berth/project"
 )
 
 // healthCheck is a service's health check with Docker's defaults filled in.
 type healthCheck struct {
-	// Argv is the command to run; Shell says it came from CMD-SHELL and
-	// Argv[0] is the shell line.
-	Argv          []string
-	Shell         bool
+	Argv          []string // the command: CMD as is, CMD-SHELL through /bin/sh -c
 	Interval      time.Duration
 	Timeout       time.Duration
 	StartPeriod   time.Duration
@@ -45,40 +37,13 @@ type healthCheck struct {
 // comes from the image, which a converter cannot read.
 func healthOf(s types.ServiceConfig) (hc *healthCheck, inherited bool) {
 	h := s.HealthCheck
-	if h == nil || h.Disable {
-		return nil, false
+	inherited = h != nil && !h.Disable && len(h.Test) == 0
+	eff := translate.EffectiveHealthCheck(h, nil)
+	if eff == nil {
+		return nil, inherited
 	}
-	if len(h.Test) == 0 {
-		return nil, true
-	}
-	if h.Test[0] == "NONE" {
-		return nil, false
-	}
-	hc = &healthCheck{Interval: defaultHealthInterval, Timeout: defaultHealthTimeout,
-		StartInterval: defaultHealthStartInterval, Retries: defaultHealthRetries}
-	switch h.Test[0] {
-	case "CMD":
-		hc.Argv = slices.Clone(h.Test[1:])
-	case "CMD-SHELL":
-		hc.Argv, hc.Shell = []string{strings.Join(h.Test[1:], " ")}, true
-	default:
-		// compose-go keeps a bare list as written: Docker runs it as CMD
-		hc.Argv = slices.Clone(h.Test)
-	}
-	setDuration(&hc.Interval, h.Interval)
-	setDuration(&hc.Timeout, h.Timeout)
-	setDuration(&hc.StartPeriod, h.StartPeriod)
-	setDuration(&hc.StartInterval, h.StartInterval)
-	if h.Retries != nil && *h.Retries > 0 {
-		hc.Retries = int(*h.Retries)
-	}
-	return hc, false
-}
-
-func setDuration(d *time.Duration, v *types.Duration) {
-	if v != nil && *v > 0 {
-		*d = time.Duration(*v)
-	}
+	return &healthCheck{Argv: eff.Argv(), Interval: eff.Interval, Timeout: eff.Timeout,
+		StartPeriod: eff.StartPeriod, StartInterval: eff.StartInterval, Retries: eff.Retries}, false
 }
 
 // restartPolicy is Docker's restart policy of a service: no, always,
@@ -89,24 +54,7 @@ type restartPolicy struct {
 }
 
 func restartOf(s types.ServiceConfig) restartPolicy {
-	policy := "no"
-	switch {
-	case s.Restart != "":
-		policy = s.Restart
-	case s.Deploy != nil && s.Deploy.RestartPolicy != nil:
-		rp := s.Deploy.RestartPolicy
-		switch rp.Condition {
-		case "none":
-		case "on-failure":
-			policy = "on-failure"
-			if rp.MaxAttempts != nil {
-				policy += ":" + strconv.FormatUint(*rp.MaxAttempts, 10)
-			}
-		default:
-			policy = "always"
-		}
-	}
-	name, max, _ := strings.Cut(policy, ":")
+	name, max, _ := strings.Cut(translate.RestartPolicy(s), ":")
 	n, _ := strconv.Atoi(max)
 	return restartPolicy{Name: name, MaxRetries: n}
 }
@@ -116,10 +64,10 @@ func stopGraceOf(s types.ServiceConfig) time.Duration {
 	if s.StopGracePeriod != nil {
 		return time.Duration(*s.StopGracePeriod)
 	}
-	return defaultStopGrace
+	return translate.DefaultStopGrace
 }
 
-// portMapping is one entry of a service's ports.
+// portMapping is one entry of a service's ports, or of its expose.
 type portMapping struct {
 	Target    uint16
 	Published uint16 // 0: none, or an ephemeral host port
@@ -130,30 +78,18 @@ type portMapping struct {
 func portsOf(s types.ServiceConfig) ([]portMapping, error) {
 	var out []portMapping
 	for _, p := range s.Ports {
-		pm := portMapping{HostIP: p.HostIP, Protocol: strings.ToLower(p.Protocol)}
-		if p.Target == 0 || p.Target > 65535 {
-			return nil, fmt.Errorf("service %q: ports: invalid container port %d", s.Name, p.Target)
+		pm, err := translate.PortMapping(p)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: ports: %w", s.Name, err)
 		}
-		pm.Target = uint16(p.Target)
-		// a published range for one target: Docker takes the first free
-		// port of it; the first one is the deterministic choice
-		published, _, _ := strings.Cut(p.Published, "-")
-		if published != "" {
-			n, err := strconv.ParseUint(published, 10, 16)
-			if err != nil {
-				return nil, fmt.Errorf("service %q: ports: invalid published port %q", s.Name, p.Published)
-			}
-			pm.Published = uint16(n)
-		}
-		if pm.Protocol == "" {
-			pm.Protocol = "tcp"
-		}
-		out = append(out, pm)
+		out = append(out, portMapping{Target: pm.ContainerPort, Published: pm.HostPort, HostIP: pm.HostIP,
+			Protocol: strings.ToLower(pm.Protocol)})
 	}
 	return out, nil
 }
 
-// exposedOf lists the service's expose entries as ports with protocols.
+// exposedOf lists the service's expose entries as ports with protocols;
+// the engine has no use for them, a ClusterIP Service does.
 func exposedOf(s types.ServiceConfig) ([]portMapping, error) {
 	var out []portMapping
 	for _, e := range s.Expose {
@@ -183,37 +119,46 @@ type attachment struct {
 	Name     string // the network's real name (<project>_<key> unless set)
 	Internal bool
 	External bool
-	Aliases  []string
+	Aliases  []string // the names other containers find the service by on it
 }
 
-func networksOf(p *types.Project, s types.ServiceConfig) []attachment {
-	var out []attachment
-	for _, key := range s.NetworksByPriority() {
-		n := p.Networks[key]
-		a := attachment{Key: key, Name: n.Name, Internal: n.Internal, External: bool(n.External)}
-		if cfg := s.Networks[key]; cfg != nil {
-			a.Aliases = slices.Clone(cfg.Aliases)
-		}
-		out = append(out, a)
+// networksOf lists the service's networks in Docker's order with the names
+// it is found by on each: the service's, container_name, hostname and the
+// network's aliases. The name of the first container (<project>-<service>-1)
+// is not among them: a Deployment's pods are not numbered.
+func networksOf(p *types.Project, s types.ServiceConfig) ([]attachment, error) {
+	first := project.ContainerName(p.Name, s, 1)
+	req, err := translate.Attachments(p, s, first)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	keys := map[string]string{}
+	for key, n := range p.Networks {
+		keys[n.Name] = key
+	}
+	var out []attachment
+	for _, a := range req.Networks {
+		n := p.Networks[keys[a.Network]]
+		att := attachment{Key: keys[a.Network], Name: a.Network, Internal: n.Internal, External: bool(n.External)}
+		for _, alias := range a.Aliases {
+			if alias != s.Name && (alias != first || alias == s.ContainerName) && !slices.Contains(att.Aliases, alias) {
+				att.Aliases = append(att.Aliases, alias)
+			}
+		}
+		out = append(out, att)
+	}
+	return out, nil
 }
 
 // aliasesOf lists the names, besides the service's own, by which the other
-// containers of the project find the service: container_name, hostname,
-// network aliases and link aliases, in that order, without duplicates.
-func aliasesOf(p *types.Project, s types.ServiceConfig) []string {
+// containers of the project find the service, each once.
+func aliasesOf(nets []attachment) []string {
 	var names []string
-	add := func(n string) {
-		if n != "" && n != s.Name && !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	add(s.ContainerName)
-	add(s.Hostname)
-	for _, a := range networksOf(p, s) {
+	for _, a := range nets {
 		for _, alias := range a.Aliases {
-			add(alias)
+			if !slices.Contains(names, alias) {
+				names = append(names, alias)
+			}
 		}
 	}
 	return names
@@ -256,106 +201,110 @@ type mount struct {
 	TmpfsMode uint32
 }
 
-// mountsOf lists the service's mounts in Docker's order: volumes as written,
-// then tmpfs entries. Mount types it does not know are returned as keys for
-// a warning.
+// mountsOf lists the service's mounts in Docker's order: volumes as
+// written, then tmpfs entries. The mount types the translation leaves out
+// are returned as keys for a warning.
 func mountsOf(p *types.Project, s types.ServiceConfig) ([]mount, []string, error) {
+	mounts, _, err := translate.Mounts(p, s, project.ContainerName(p.Name, s, 1))
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := map[string]string{}
+	for key, v := range p.Volumes {
+		keys[v.Name] = key
+	}
 	var out []mount
+	for _, m := range mounts {
+		km := mount{Target: m.Target, ReadOnly: m.RO, Source: m.Source}
+		switch {
+		case m.Kind == "volume" && m.Anon:
+			km.Kind = mountAnonymous
+		case m.Kind == "volume":
+			km.Kind, km.Volume, km.SubPath = mountVolume, keys[m.Volume], subPathOf(s, m.Target)
+		case m.Kind == "bind":
+			km.Kind = mountBind
+		default:
+			km.Kind = mountTmpfs
+			km.TmpfsSize, km.TmpfsMode = tmpfsOptions(m.Opts)
+		}
+		out = append(out, km)
+	}
 	var ignored []string
 	for _, v := range s.Volumes {
-		if !path.IsAbs(v.Target) {
-			return nil, nil, fmt.Errorf("service %q: volumes: target %q must be an absolute path", s.Name, v.Target)
-		}
-		m := mount{Target: path.Clean(v.Target), ReadOnly: v.ReadOnly}
 		switch v.Type {
-		case types.VolumeTypeVolume:
-			m.Kind = mountAnonymous
-			if v.Source != "" {
-				if _, ok := p.Volumes[v.Source]; !ok {
-					return nil, nil, fmt.Errorf("service %q: volumes: undefined volume %q", s.Name, v.Source)
-				}
-				m.Kind, m.Volume = mountVolume, v.Source
-			}
-			if v.Volume != nil {
-				m.SubPath = v.Volume.Subpath
-			}
-		case types.VolumeTypeBind:
-			m.Kind, m.Source = mountBind, v.Source
-		case types.VolumeTypeTmpfs:
-			m.Kind = mountTmpfs
-			if v.Tmpfs != nil {
-				m.TmpfsSize, m.TmpfsMode = int64(v.Tmpfs.Size), v.Tmpfs.Mode
-			}
+		case types.VolumeTypeVolume, types.VolumeTypeBind, types.VolumeTypeTmpfs:
 		default:
 			ignored = append(ignored, "volumes.type "+v.Type)
-			continue
 		}
-		out = append(out, m)
-	}
-	for _, t := range s.Tmpfs {
-		target, opts, _ := strings.Cut(t, ":")
-		m := mount{Kind: mountTmpfs, Target: path.Clean(target)}
-		for _, opt := range strings.Split(opts, ",") {
-			if size, ok := strings.CutPrefix(opt, "size="); ok {
-				m.TmpfsSize, _ = units.RAMInBytes(size)
-			}
-		}
-		out = append(out, m)
 	}
 	return out, ignored, nil
+}
+
+// subPathOf is a volume mount's subpath, which the translation does not
+// carry (the engine does not support it; a pod does).
+func subPathOf(s types.ServiceConfig, target string) string {
+	for _, v := range s.Volumes {
+		if v.Volume != nil && path.Clean(v.Target) == target {
+			return v.Volume.Subpath
+		}
+	}
+	return ""
+}
+
+// tmpfsOptions reads size and mode from a tmpfs mount's options.
+func tmpfsOptions(opts []string) (size int64, mode uint32) {
+	for _, opt := range opts {
+		if v, ok := strings.CutPrefix(opt, "size="); ok {
+			size, _ = units.RAMInBytes(v)
+		}
+		if v, ok := strings.CutPrefix(opt, "mode="); ok {
+			m, _ := strconv.ParseUint(v, 8, 32)
+			mode = uint32(m)
+		}
+	}
+	return size, mode
 }
 
 // fileRef is a secret or a config as a service mounts it.
 type fileRef struct {
 	Kind     string // "secret" or "config"
 	Key      string // its key in the Compose file
-	Name     string // its real name (<project>_<key> unless set)
 	Target   string // absolute path in the container
 	Mode     uint32
 	UID, GID string
-	File     string // the host file, or
-	Content  string // the inline value, or the environment variable's
-	Env      string // the environment variable it came from
 	External bool
 }
 
 // fileRefsOf lists the service's secrets then configs, with Docker's
-// default targets (/run/secrets/<key>, /<key>) and mode (0444).
+// default targets (/run/secrets/<key>, /<key>) and mode (0444). The engine
+// refuses external ones; in a cluster they are objects that exist already,
+// so the translation reads a copy of the project where they are not
+// external.
 func fileRefsOf(p *types.Project, s types.ServiceConfig) ([]fileRef, error) {
-	var refs []fileRef
-	for _, sec := range s.Secrets {
-		def, ok := p.Secrets[sec.Source]
-		if !ok {
-			return nil, fmt.Errorf("service %q: secrets: undefined secret %q", s.Name, sec.Source)
+	q := *p
+	q.Secrets, q.Configs = maps.Clone(p.Secrets), maps.Clone(p.Configs)
+	for k, v := range q.Secrets {
+		v.External = false
+		q.Secrets[k] = v
+	}
+	for k, v := range q.Configs {
+		v.External = false
+		q.Configs[k] = v
+	}
+	refs, err := translate.FileRefs(&q, s)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fileRef, len(refs))
+	for i, r := range refs {
+		external := bool(p.Secrets[r.Name].External)
+		if r.Kind == "config" {
+			external = bool(p.Configs[r.Name].External)
 		}
-		refs = append(refs, newFileRef("secret", types.FileReferenceConfig(sec), types.FileObjectConfig(def), "/run/secrets/"+sec.Source))
+		out[i] = fileRef{Kind: r.Kind, Key: r.Name, Target: r.Target, Mode: uint32(r.Mode),
+			UID: r.UID, GID: r.GID, External: external}
 	}
-	for _, cfg := range s.Configs {
-		def, ok := p.Configs[cfg.Source]
-		if !ok {
-			return nil, fmt.Errorf("service %q: configs: undefined config %q", s.Name, cfg.Source)
-		}
-		refs = append(refs, newFileRef("config", types.FileReferenceConfig(cfg), types.FileObjectConfig(def), "/"+cfg.Source))
-	}
-	return refs, nil
-}
-
-func newFileRef(kind string, ref types.FileReferenceConfig, def types.FileObjectConfig, defaultTarget string) fileRef {
-	r := fileRef{Kind: kind, Key: ref.Source, Name: def.Name, Target: ref.Target, Mode: 0o444,
-		UID: ref.UID, GID: ref.GID, File: def.File, Content: def.Content, Env: def.Environment,
-		External: bool(def.External)}
-	if r.Name == "" {
-		r.Name = ref.Source
-	}
-	if r.Target == "" {
-		r.Target = defaultTarget
-	} else if !path.IsAbs(r.Target) {
-		r.Target = path.Join(path.Dir(defaultTarget), r.Target)
-	}
-	if ref.Mode != nil {
-		r.Mode = uint32(*ref.Mode)
-	}
-	return r
+	return out, nil
 }
 
 // dependency is one service another waits for, with the strictest
@@ -366,23 +315,18 @@ type dependency struct {
 	Restart   bool
 }
 
-// dependenciesOf folds the service's depends_on (which compose-go already
-// completes with links, volumes_from and network_mode: service:) into one
-// entry per service, sorted by name; dependencies outside the project
-// (required: false) are left out.
-func dependenciesOf(p *types.Project, s types.ServiceConfig) []dependency {
+// dependenciesOf folds the service's dependencies (depends_on, links,
+// network_mode: service:, volumes_from) into one entry per service,
+// sorted by name; those outside the project (required: false) are left
+// out.
+func dependenciesOf(p *types.Project, g *project.Graph, s types.ServiceConfig) []dependency {
 	var out []dependency
-	for _, name := range slices.Sorted(maps.Keys(s.DependsOn)) {
-		if _, ok := p.Services[name]; !ok {
-			continue
+	for _, d := range translate.Deps(g, s.Name) {
+		if _, ok := p.Services[d.Service]; ok {
+			out = append(out, dependency{Service: d.Service, Condition: d.Condition, Restart: d.Restart})
 		}
-		d := s.DependsOn[name]
-		cond := d.Condition
-		if cond == "" {
-			cond = types.ServiceConditionStarted
-		}
-		out = append(out, dependency{Service: name, Condition: cond, Restart: d.Restart})
 	}
+	slices.SortFunc(out, func(a, b dependency) int { return strings.Compare(a.Service, b.Service) })
 	return out
 }
 
@@ -391,10 +335,9 @@ func dependenciesOf(p *types.Project, s types.ServiceConfig) []dependency {
 // value is dropped, as Docker does.
 func environmentOf(s types.ServiceConfig) map[string]string {
 	env := map[string]string{}
-	for k, v := range s.Environment {
-		if v != nil {
-			env[k] = *v
-		}
+	for _, kv := range translate.Environment(nil, s.Environment) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
 	}
 	return env
 }

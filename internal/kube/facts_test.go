@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/project"
 )
 
 func dur(d time.Duration) *types.Duration { v := types.Duration(d); return &v }
@@ -28,7 +30,7 @@ func TestHealthOf(t *testing.T) {
 		{"CMD-SHELL with all keys", &types.HealthCheckConfig{Test: []string{"CMD-SHELL", "pg_isready -U $$USER"},
 			Interval: dur(2 * time.Second), Timeout: dur(time.Second), Retries: &retries, StartPeriod: dur(20 * time.Second),
 			StartInterval: dur(time.Second)},
-			&healthCheck{Argv: []string{"pg_isready -U $$USER"}, Shell: true, Interval: 2 * time.Second, Timeout: time.Second,
+			&healthCheck{Argv: []string{"/bin/sh", "-c", "pg_isready -U $$USER"}, Interval: 2 * time.Second, Timeout: time.Second,
 				StartPeriod: 20 * time.Second, StartInterval: time.Second, Retries: 5}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,14 +98,19 @@ func TestDependenciesFoldedAndSorted(t *testing.T) {
 		"migrate": {Condition: types.ServiceConditionCompletedSuccessfully},
 		"db":      {Condition: types.ServiceConditionHealthy, Restart: true},
 		"cache":   {},
-		"absent":  {Condition: types.ServiceConditionStarted},
+		"absent":  {Condition: types.ServiceConditionStarted, Required: false},
 	}}}
 	want := []dependency{
 		{Service: "cache", Condition: types.ServiceConditionStarted},
 		{Service: "db", Condition: types.ServiceConditionHealthy, Restart: true},
 		{Service: "migrate", Condition: types.ServiceConditionCompletedSuccessfully},
 	}
-	if got := dependenciesOf(p, s); !reflect.DeepEqual(got, want) {
+	p.Services["api"] = s
+	g, err := project.NewGraph(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dependenciesOf(p, g, s); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }

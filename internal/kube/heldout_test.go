@@ -66,7 +66,7 @@ func TestHeldOutStack(t *testing.T) {
 	t.Run("api: probes through sh -c, waits for db, annotated after the migration", func(t *testing.T) {
 		d := object[*appsv1.Deployment](t, res, "Deployment", "api")
 		c := d.Spec.Template.Spec.Containers[0]
-		shell := []string{"sh", "-c", "wget -qO- http://127.0.0.1:8000/healthz || exit 1"}
+		shell := []string{"/bin/sh", "-c", "wget -qO- http://127.0.0.1:8000/healthz || exit 1"}
 		r, l, s := c.ReadinessProbe, c.LivenessProbe, c.StartupProbe
 		if !reflect.DeepEqual(r.Exec.Command, shell) || r.PeriodSeconds != 5 || r.TimeoutSeconds != 2 || r.FailureThreshold != 3 ||
 			!reflect.DeepEqual(l.Exec.Command, shell) || s.PeriodSeconds != 5 || s.FailureThreshold != 6 {

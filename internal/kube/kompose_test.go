@@ -126,13 +126,13 @@ func TestShellHealthChecksProbeThroughShell(t *testing.T) {
 			if hc.Test[0] == "CMD-SHELL" {
 				shell++
 				got := ctr.ReadinessProbe.Exec.Command
-				if len(got) != 3 || got[0] != "sh" || got[1] != "-c" || got[2] != literalString(strings.Join(hc.Test[1:], " ")) {
+				if len(got) != 3 || got[0] != "/bin/sh" || got[1] != "-c" || got[2] != literalString(strings.Join(hc.Test[1:], " ")) {
 					t.Errorf("%s: %s readiness probe %q", c.name, name, got)
 				}
 			}
 		}
 	}
-	t.Logf("%d CMD-SHELL health checks probe through sh -c", shell)
+	t.Logf("%d CMD-SHELL health checks probe through /bin/sh -c", shell)
 	if shell < 7 {
 		t.Errorf("%d CMD-SHELL health checks, want the corpus' 7 at least", shell)
 	}

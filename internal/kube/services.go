@@ -142,7 +142,7 @@ func (c *converter) aliasServices() {
 	links := linkAliases(c.p)
 	for _, name := range c.p.ServiceNames() {
 		sp := c.plans[name]
-		for _, alias := range append(aliasesOf(c.p, sp.s), links[name]...) {
+		for _, alias := range append(slices.Clone(sp.aliases), links[name]...) {
 			k := dnsLabel(alias)
 			if k == sp.name {
 				continue

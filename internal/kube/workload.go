@@ -34,6 +34,7 @@ type servicePlan struct {
 	health    *healthCheck
 	restart   restartPolicy
 	deps      []dependency
+	aliases   []string // container_name, hostname, network aliases
 	hostNet   bool
 	usesClaim bool // mounts a PersistentVolumeClaim: its pods are replaced, not rolled
 }
@@ -44,20 +45,27 @@ func (c *converter) newServicePlan(s types.ServiceConfig) (*servicePlan, error) 
 		return nil, err
 	}
 	sp := &servicePlan{s: s, name: c.names.lookup(s.Name), kind: ext.Kind, replicas: int32(s.GetScale()),
-		restart: restartOf(s), deps: dependenciesOf(c.p, s), hostNet: s.NetworkMode == "host"}
+		restart: restartOf(s), deps: dependenciesOf(c.p, c.graph, s), hostNet: s.NetworkMode == "host"}
 	if sp.ports, err = portsOf(s); err != nil {
 		return nil, err
 	}
 	if sp.exposed, err = exposedOf(s); err != nil {
 		return nil, err
 	}
+	own, err := networksOf(c.p, s)
+	if err != nil {
+		return nil, err
+	}
+	sp.aliases = aliasesOf(own)
 	switch {
 	case s.NetworkMode == "":
-		sp.networks = networksOf(c.p, s)
+		sp.networks = own
 	case strings.HasPrefix(s.NetworkMode, types.NetworkModeServicePrefix):
 		// the pod cannot share the other's namespace: it gets its networks
 		other := c.p.Services[strings.TrimPrefix(s.NetworkMode, types.NetworkModeServicePrefix)]
-		sp.networks = networksOf(c.p, other)
+		if sp.networks, err = networksOf(c.p, other); err != nil {
+			return nil, err
+		}
 	}
 	var inherited bool
 	if sp.health, inherited = healthOf(s); inherited {

@@ -116,7 +116,7 @@ services:
     healthcheck: {disable: true}
 `, Options{})
 	db := object[*appsv1.Deployment](t, res, "Deployment", "db").Spec.Template.Spec.Containers[0]
-	want := []string{"sh", "-c", "pg_isready -U postgres"}
+	want := []string{"/bin/sh", "-c", "pg_isready -U postgres"}
 	for name, p := range map[string]*corev1.Probe{"readiness": db.ReadinessProbe, "liveness": db.LivenessProbe} {
 		if p == nil || !reflect.DeepEqual(p.Exec.Command, want) || p.PeriodSeconds != 5 || p.TimeoutSeconds != 2 || p.FailureThreshold != 4 {
 			t.Errorf("db %s probe %+v", name, p)
