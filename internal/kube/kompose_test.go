@@ -5,7 +5,6 @@ package kube
 // held-out stack.
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -31,30 +30,14 @@ type converted struct {
 // issue asks), the examples and the held-out stack.
 func corpus(t *testing.T) []converted {
 	t.Helper()
-	entries, err := os.ReadDir("../../project/testdata/awesome-compose")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dirs []string
-	for _, e := range entries {
-		if e.IsDir() {
-			dirs = append(dirs, filepath.Join("../../project/testdata/awesome-compose", e.Name()))
-		}
-	}
-	if len(dirs) != 39 {
-		t.Fatalf("%d corpus projects, want 39", len(dirs))
-	}
-	for _, d := range goldenCases {
-		dirs = append(dirs, d)
+	dirs := corpusDirs(t)
+	if len(dirs) != 39+len(goldenCases) {
+		t.Fatalf("%d projects, want the corpus' 39 and %d more", len(dirs), len(goldenCases))
 	}
 	var out []converted
 	for _, d := range dirs {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := loadDirIn(t, abs)
-		out = append(out, converted{name: filepath.Base(abs), p: p, res: mustConvert(t, p, Options{BindMounts: BindSkip})})
+		p := loadDirIn(t, d)
+		out = append(out, converted{name: filepath.Base(d), p: p, res: mustConvert(t, p, Options{BindMounts: BindSkip})})
 	}
 	return out
 }
