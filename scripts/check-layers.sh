@@ -29,6 +29,7 @@ declare -A allowed=(
   [service/attach]="service/plan project internal/record internal/translate internal/runspec network/netspec internal/progress"
   [service/plan]="project internal/record internal/translate internal/runspec network/netspec internal/progress"
   [internal/kubetest]="internal/testenv internal/imagekit"
+  [internal/kube]="project internal/translate internal/record internal/runspec network/netspec"
   [cmd/berth-logger]="internal/logs"
 )
 for pkg in "${!allowed[@]}"; do

@@ -78,6 +78,7 @@ func commands() []*cli.Command {
 		helperCommand(),
 	}
 	cmds = append(cmds, lifecycleCommands()...)
+	cmds = append(cmds, kubeCommands()...)
 	for _, c := range cmds {
 		setUsageHandler(c)
 	}
