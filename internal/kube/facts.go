@@ -128,7 +128,7 @@ type attachment struct {
 // is not among them: a Deployment's pods are not numbered.
 func networksOf(p *types.Project, s types.ServiceConfig) ([]attachment, error) {
 	first := project.ContainerName(p.Name, s, 1)
-	req, err := translate.Attachments(p, s, first)
+	req, err := translate.Attachments(p, s, first, 1)
 	if err != nil {
 		return nil, err
 	}
