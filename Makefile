@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 TOOLS := $(CURDIR)/bin/tools
 
-.PHONY: all build test unit race e2e lint runtime kube-test-deps demo bench soak clean fuzz kube-validate
+.PHONY: all build test test-stress unit race e2e lint runtime kube-test-deps demo bench soak clean fuzz kube-validate
 
 all: build
 
@@ -24,6 +24,12 @@ build:
 # of skipping.
 test: runtime kube-test-deps build lint race kube-validate
 	$(GO) test -count=1 -p 1 -timeout 40m ./...
+	timeout 600 bash scripts/stress.sh -runs 1 -run '^TestE2E(UpErrors|KilledUpConverges|ConcurrentUpDown)$$'
+
+# The loaded-machine run: up/down, error-path, crash and concurrency e2e tests beside
+# two CPU-bound processes, five times in a row.
+test-stress: runtime build
+	bash scripts/stress.sh -runs 5
 
 # berth kube convert's output for every Compose file of the repository (corpus, examples,
 # golden cases), checked as the API server checks a create (k8s.io/kubernetes v1.37.2 in a
