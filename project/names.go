@@ -14,27 +14,6 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-// Label keys, as Docker Compose writes them, so that tools reading one
-// read the other.
-const (
-	LabelPrefix        = "com.docker.compose."
-	LabelProject       = LabelPrefix + "project"
-	LabelService       = LabelPrefix + "service"
-	LabelNumber        = LabelPrefix + "container-number"
-	LabelOneoff        = LabelPrefix + "oneoff"
-	LabelConfigHash    = LabelPrefix + "config-hash"
-	LabelWorkingDir    = LabelPrefix + "project.working_dir"
-	LabelConfigFiles   = LabelPrefix + "project.config_files"
-	LabelEnvFile       = LabelPrefix + "project.environment_file"
-	LabelImage         = LabelPrefix + "image"
-	LabelDependsOn     = LabelPrefix + "depends_on"
-	LabelVersion       = LabelPrefix + "version"
-	LabelNetwork       = LabelPrefix + "network"
-	LabelVolume        = LabelPrefix + "volume"
-	LabelReplace       = LabelPrefix + "replace"
-	LabelContainerName = "berth.container-name"
-)
-
 // Separator joins project, service and number in container names.
 const Separator = "-"
 

@@ -92,7 +92,7 @@ func runUp(c *cli.Context) error {
 	defer done()
 	var w *watch.Watcher
 	if c.Bool("watch") {
-		if w, _, err = newWatch(c, eng, client, p, opts.Services); err != nil {
+		if w, _, err = newWatch(c, eng, p, opts.Services); err != nil {
 			return err
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/urfave/cli/v2"
 
-	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/build"
 	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/watch"
 	"github.com/berth-dev/berth/project"
@@ -52,21 +52,17 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := connect(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngineWith(c, client)
+	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
 	}
 	defer done()
-	w, applier, err := newWatch(c, eng, client, p, opts.Services)
+	w, bo, err := newWatch(c, eng, p, opts.Services)
 	if err != nil {
 		return err
 	}
 	if !c.Bool("no-up") {
-		if err := watchUp(c.Context, eng, p, applier); err != nil {
+		if err := eng.WatchUp(c.Context, p, bo); err != nil {
 			return err
 		}
 	}
@@ -76,19 +72,19 @@ func runWatch(c *cli.Context) error {
 
 // newWatch validates the develop.watch rules of the selected services and
 // prepares their watch, before anything is created.
-func newWatch(c *cli.Context, eng *service.Engine, client *ctrd.Client, p *types.Project, services []string) (*watch.Watcher, *engineApplier, error) {
+func newWatch(c *cli.Context, eng *service.Engine, p *types.Project, services []string) (*watch.Watcher, build.Options, error) {
 	if c.Duration("debounce") <= 0 {
-		return nil, nil, usageErr{fmt.Errorf("invalid --debounce %s: use a positive duration such as 200ms", c.Duration("debounce"))}
+		return nil, build.Options{}, usageErr{fmt.Errorf("invalid --debounce %s: use a positive duration such as 200ms", c.Duration("debounce"))}
 	}
 	specs, err := watch.FromProject(p, services)
 	if err != nil {
-		return nil, nil, err
+		return nil, build.Options{}, err
 	}
 	bo, err := buildOptions(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, build.Options{}, err
 	}
-	applier := &engineApplier{eng: eng, client: client, p: p, build: bo, out: c.App.Writer, errOut: c.App.ErrWriter, warn: eng.Warn}
+	applier := eng.WatchApplier(p, bo, c.App.Writer, c.App.ErrWriter)
 	for _, s := range specs {
 		for i, r := range s.Rules {
 			if r.Exec.Privileged {
@@ -98,29 +94,9 @@ func newWatch(c *cli.Context, eng *service.Engine, client *ctrd.Client, p *types
 	}
 	w, err := watch.New(specs, applier, watch.Options{Debounce: c.Duration("debounce"), Observe: watchPrinter(c.App.Writer, c.App.ErrWriter)})
 	if err != nil {
-		return nil, nil, err
+		return nil, build.Options{}, err
 	}
-	return w, applier, nil
-}
-
-// watchUp builds the images of the watched services that have build: (their
-// sources may have changed while nobody watched), then brings the project
-// up detached.
-func watchUp(ctx context.Context, eng *service.Engine, p *types.Project, a *engineApplier) error {
-	var built []string
-	for _, name := range p.ServiceNames() {
-		s := p.Services[name]
-		if s.Build != nil && s.Develop != nil && len(s.Develop.Watch) > 0 {
-			built = append(built, name)
-		}
-	}
-	if len(built) > 0 {
-		if _, err := eng.Build(ctx, p, service.BuildRequest{Services: built, Options: a.build}); err != nil {
-			return err
-		}
-	}
-	_, err := eng.Up(ctx, p, service.UpRequest{})
-	return err
+	return w, bo, nil
 }
 
 // plainProgress ends up's display: from now on the engine's steps (a

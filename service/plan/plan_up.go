@@ -117,9 +117,7 @@ func (p *upPlanner) networkOp(r Resource) error {
 		p.resources[r.Name] = p.plan.add(&Op{Kind: OpCreate, Resource: ResNetwork, Name: r.Name, Reason: "missing", Network: r.Network}).ID
 		return nil
 	}
-	rec := p.o.NetworkRecords[r.Name]
-	// a network made before berth recorded hashes is left alone, as Docker Compose does
-	if r.External || rec.Hash == "" || rec.Hash == r.Hash {
+	if !r.changed(p.o.NetworkRecords[r.Name]) {
 		return nil
 	}
 	reason := "config changed"
@@ -142,6 +140,13 @@ func (p *upPlanner) networkOp(r Resource) error {
 	return nil
 }
 
+// changed says whether an existing network or volume was made from another
+// definition. One made before berth recorded hashes is left alone, as Docker Compose
+// does, and an external one is never berth's to change.
+func (r Resource) changed(rec record.Resource) bool {
+	return !r.External && rec.Hash != "" && rec.Hash != r.Hash
+}
+
 func withoutHash(labels map[string]string) map[string]string {
 	out := maps.Clone(labels)
 	delete(out, record.LabelHash)
@@ -157,7 +162,7 @@ func (p *upPlanner) volumeOp(r Resource) error {
 		return nil
 	}
 	rec := p.o.VolumeRecords[r.Name]
-	if r.External || rec.Hash == "" || rec.Hash == r.Hash {
+	if !r.changed(rec) {
 		return nil
 	}
 	if !p.opts.Yes {

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -14,17 +14,22 @@ import (
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/fscopy"
 	"github.com/berth-dev/berth/internal/watch"
-	"github.com/berth-dev/berth/service"
 )
+
+// WatchApplier carries out watch's actions on the project's containers: the copy goes
+// through each running replica's /proc/PID/root, restart and rebuild through the
+// engine's own operations.
+func (e *Engine) WatchApplier(p *types.Project, build build.Options, out, errOut io.Writer) watch.Applier {
+	return &engineApplier{eng: e, p: p, build: build, out: out, errOut: errOut, warn: e.warn}
+}
 
 // engineApplier carries out watch's actions on the project's containers
 // through the engine: the copy goes through each running replica's
 // /proc/PID/root, restart and rebuild through the engine's own operations.
 type engineApplier struct {
-	eng    *service.Engine
-	client *ctrd.Client
-	p      *types.Project
-	build  build.Options
+	eng   *Engine
+	p     *types.Project
+	build build.Options
 	// out and errOut receive the output of sync+exec commands.
 	out, errOut io.Writer
 	warn        func(string)
@@ -39,12 +44,12 @@ var _ watch.Applier = (*engineApplier)(nil)
 
 // replicas are the running service containers of a service, one-offs left
 // out.
-func (a *engineApplier) replicas(ctx context.Context, svc string) ([]service.Container, error) {
+func (a *engineApplier) replicas(ctx context.Context, svc string) ([]Container, error) {
 	cs, err := a.eng.Containers(ctx, a.p.Name)
 	if err != nil {
 		return nil, err
 	}
-	var out []service.Container
+	var out []Container
 	for _, c := range cs {
 		if c.Service == svc && !c.Oneoff && c.Running() && c.PID != 0 {
 			out = append(out, c)
@@ -89,7 +94,7 @@ func (a *engineApplier) Sync(ctx context.Context, svc string, changes []watch.Fi
 
 // owner is the user the container runs as, from the service's user: or
 // the image's, resolved in the container's own /etc/passwd.
-func (a *engineApplier) owner(ctx context.Context, c service.Container, root string) (fscopy.Owner, error) {
+func (a *engineApplier) owner(ctx context.Context, c Container, root string) (fscopy.Owner, error) {
 	a.mu.Lock()
 	o, ok := a.owners[c.ID]
 	a.mu.Unlock()
@@ -98,7 +103,7 @@ func (a *engineApplier) owner(ctx context.Context, c service.Container, root str
 	}
 	spec := a.p.Services[c.Service].User
 	if spec == "" {
-		img, err := a.client.ImageConfig(ctx, c.Image)
+		img, err := a.eng.Runtime.ImageConfig(ctx, c.Image)
 		if err != nil {
 			return fscopy.Owner{}, fmt.Errorf("read the user of image %s: %w", c.Image, err)
 		}
@@ -120,7 +125,7 @@ func (a *engineApplier) owner(ctx context.Context, c service.Container, root str
 // Restart restarts the service's containers (and dependents declared with
 // depends_on.<svc>.restart: true, as restart does).
 func (a *engineApplier) Restart(ctx context.Context, svc string) error {
-	_, err := a.eng.Restart(ctx, a.p.Name, service.LifecycleRequest{Services: []string{svc}})
+	_, err := a.eng.Restart(ctx, a.p.Name, LifecycleRequest{Services: []string{svc}})
 	return err
 }
 
@@ -128,14 +133,14 @@ func (a *engineApplier) Restart(ctx context.Context, svc string) error {
 // dependents: up recreates the service only when the image changed, and
 // starts dependents that are not running. A failed build changes nothing.
 func (a *engineApplier) Rebuild(ctx context.Context, svc string) (bool, error) {
-	if _, err := a.eng.Build(ctx, a.p, service.BuildRequest{Services: []string{svc}, Options: a.build}); err != nil {
+	if _, err := a.eng.Build(ctx, a.p, BuildRequest{Services: []string{svc}, Options: a.build}); err != nil {
 		return false, err
 	}
 	sub, err := a.p.WithSelectedServices([]string{svc}, types.IncludeDependents)
 	if err != nil {
 		return false, err
 	}
-	plan, err := a.eng.Up(ctx, sub, service.UpRequest{Build: service.BuildNever})
+	plan, err := a.eng.Up(ctx, sub, UpRequest{Build: BuildNever})
 	if err != nil {
 		return false, err
 	}
@@ -156,7 +161,7 @@ func (a *engineApplier) Exec(ctx context.Context, svc string, x watch.Exec) erro
 	for _, c := range cs {
 		g.Go(func() error {
 			spec := ctrd.ExecSpec{Args: x.Command, Env: x.Env, User: x.User, Cwd: x.WorkingDir, Stdout: a.out, Stderr: a.errOut}
-			code, err := a.client.Exec(ctx, c.ID, spec)
+			code, err := a.eng.Runtime.Exec(ctx, c.ID, spec)
 			if err == nil && code != 0 {
 				err = fmt.Errorf("exit code %d", code)
 			}
@@ -170,4 +175,24 @@ func (a *engineApplier) Exec(ctx context.Context, svc string, x watch.Exec) erro
 	}
 	_ = g.Wait()
 	return errors.Join(errs...)
+}
+
+// WatchUp builds the images of the watched services that have build: (their
+// sources may have changed while nobody watched), then brings the project
+// up detached.
+func (e *Engine) WatchUp(ctx context.Context, p *types.Project, opts build.Options) error {
+	var built []string
+	for _, name := range p.ServiceNames() {
+		s := p.Services[name]
+		if s.Build != nil && s.Develop != nil && len(s.Develop.Watch) > 0 {
+			built = append(built, name)
+		}
+	}
+	if len(built) > 0 {
+		if _, err := e.Build(ctx, p, BuildRequest{Services: built, Options: opts}); err != nil {
+			return err
+		}
+	}
+	_, err := e.Up(ctx, p, UpRequest{})
+	return err
 }
