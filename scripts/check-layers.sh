@@ -27,6 +27,7 @@ declare -A allowed=(
   [internal/procfs]=""
   [service/supervise]="service/plan project internal/record internal/translate internal/runspec network/netspec internal/progress internal/atomicfile internal/ctrd"
   [service/attach]="service/plan project internal/record internal/translate internal/runspec network/netspec internal/progress"
+  [service/day2]="service/plan project internal/record internal/translate internal/runspec network/netspec internal/progress internal/ctrd internal/fscopy internal/procfs"
   [service/plan]="project internal/record internal/translate internal/runspec network/netspec internal/progress"
   [internal/kubetest]="internal/testenv internal/imagekit"
   [internal/kube]="project internal/translate internal/record internal/runspec network/netspec"

@@ -1,4 +1,4 @@
-package service
+package day2
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/service/plan"
 )
 
 // ContainerEvent is an event of one of the project's containers, as
@@ -24,18 +25,15 @@ type ContainerEvent struct {
 
 // WatchEvents streams the events of the services' containers (all of the
 // project's when none is named) until ctx ends or fn fails.
-func (e *Engine) WatchEvents(ctx context.Context, projectName string, services []string, fn func(ContainerEvent) error) error {
-	rt, err := e.lifecycle()
-	if err != nil {
-		return err
-	}
+func (o Ops) WatchEvents(ctx context.Context, projectName string, services []string, fn func(ContainerEvent) error) error {
+	rt := o.Host
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events, errs := rt.Subscribe(ctx)
 	// containers by ID; nil marks another project's
-	known := map[string]*Container{}
+	known := map[string]*plan.Container{}
 	refresh := func() error {
-		cs, err := e.Containers(ctx, projectName)
+		cs, err := o.Host.Containers(ctx, projectName)
 		for _, c := range cs {
 			known[c.ID] = &c
 		}
@@ -85,7 +83,7 @@ func streamEnd(ctx context.Context, errs <-chan error) error {
 	return errors.New("containerd closed the event stream")
 }
 
-func containerEvent(ev ctrd.Event, c Container) ContainerEvent {
+func containerEvent(ev ctrd.Event, c plan.Container) ContainerEvent {
 	attrs := map[string]string{"name": c.Name, "image": c.Image}
 	maps.Copy(attrs, ev.Attributes)
 	return ContainerEvent{Time: ev.Time, Action: ev.Action, ID: c.ID, Service: c.Service, Attributes: attrs}

@@ -1,4 +1,4 @@
-package service
+package day2
 
 import (
 	"context"
@@ -43,11 +43,8 @@ type statsSample struct {
 // Stats reports the services' resource use every interval until ctx ends;
 // with NoStream it reports once. CPU use is measured between two
 // readings, so the first report comes after one interval.
-func (e *Engine) Stats(ctx context.Context, projectName string, req StatsRequest, report func([]ContainerStats) error) error {
-	rt, err := e.lifecycle()
-	if err != nil {
-		return err
-	}
+func (o Ops) Stats(ctx context.Context, projectName string, req StatsRequest, report func([]ContainerStats) error) error {
+	rt := o.Host
 	interval := req.Interval
 	if interval <= 0 {
 		interval = time.Second
@@ -57,7 +54,7 @@ func (e *Engine) Stats(ctx context.Context, projectName string, req StatsRequest
 	defer ticker.Stop()
 	prev := map[string]statsSample{}
 	for first := true; ; first = false {
-		rows, next, err := e.readStats(ctx, rt, projectName, req, prev, memTotal)
+		rows, next, err := o.readStats(ctx, rt, projectName, req, prev, memTotal)
 		if err != nil {
 			return err
 		}
@@ -75,8 +72,8 @@ func (e *Engine) Stats(ctx context.Context, projectName string, req StatsRequest
 	}
 }
 
-func (e *Engine) readStats(ctx context.Context, rt lifecycleRuntime, projectName string, req StatsRequest, prev map[string]statsSample, memTotal uint64) ([]ContainerStats, map[string]statsSample, error) {
-	cs, err := e.Containers(ctx, projectName)
+func (o Ops) readStats(ctx context.Context, rt Host, projectName string, req StatsRequest, prev map[string]statsSample, memTotal uint64) ([]ContainerStats, map[string]statsSample, error) {
+	cs, err := o.Host.Containers(ctx, projectName)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -104,7 +101,7 @@ func (e *Engine) readStats(ctx context.Context, rt lifecycleRuntime, projectName
 	return rows, next, nil
 }
 
-func sampleStats(ctx context.Context, rt lifecycleRuntime, c Container) (statsSample, error) {
+func sampleStats(ctx context.Context, rt Host, c plan.Container) (statsSample, error) {
 	m, err := rt.Metrics(ctx, c.ID)
 	if err != nil {
 		return statsSample{}, err

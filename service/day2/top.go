@@ -1,4 +1,4 @@
-package service
+package day2
 
 import (
 	"context"
@@ -20,12 +20,9 @@ type ProcessList struct {
 
 // Top lists the processes of the services' running containers, read from
 // /proc for the PIDs containerd reports.
-func (e *Engine) Top(ctx context.Context, projectName string, services []string) ([]ProcessList, error) {
-	rt, err := e.lifecycle()
-	if err != nil {
-		return nil, err
-	}
-	cs, err := e.Containers(ctx, projectName)
+func (o Ops) Top(ctx context.Context, projectName string, services []string) ([]ProcessList, error) {
+	rt := o.Host
+	cs, err := o.Host.Containers(ctx, projectName)
 	if err != nil {
 		return nil, err
 	}

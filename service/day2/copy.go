@@ -1,4 +1,4 @@
-package service
+package day2
 
 import (
 	"context"
@@ -37,8 +37,8 @@ type CopyRequest struct {
 // following docker cp's rules for where they land. It works through
 // /proc/PID/root of a running container; every container path is resolved
 // with the container's root as "/", so symlinks cannot lead out of it.
-func (e *Engine) Copy(ctx context.Context, projectName string, req CopyRequest) error {
-	targets, err := e.copyTargets(ctx, projectName, req)
+func (o Ops) Copy(ctx context.Context, projectName string, req CopyRequest) error {
+	targets, err := o.copyTargets(ctx, projectName, req)
 	if err != nil {
 		return err
 	}
@@ -62,8 +62,8 @@ func (e *Engine) Copy(ctx context.Context, projectName string, req CopyRequest) 
 			return fmt.Errorf("read tar stream: %w", err)
 		}
 	}
-	opts := fscopy.CpOptions{Archive: req.Archive, Follow: req.FollowLink, Warn: e.warn}
-	sink := progress.Or(e.Progress)
+	opts := fscopy.CpOptions{Archive: req.Archive, Follow: req.FollowLink, Warn: o.warn}
+	sink := progress.Or(o.Progress)
 	for _, c := range targets {
 		id := fmt.Sprintf("%s:%s to %s", c.Name, req.ContainerPath, req.HostPath)
 		if req.ToContainer {
@@ -86,7 +86,7 @@ func (e *Engine) Copy(ctx context.Context, projectName string, req CopyRequest) 
 	return nil
 }
 
-func copyOne(c Container, req CopyRequest, hostPath string, stdin io.Reader, opts fscopy.CpOptions) error {
+func copyOne(c plan.Container, req CopyRequest, hostPath string, stdin io.Reader, opts fscopy.CpOptions) error {
 	root := fscopy.ProcRoot(c.PID)
 	switch {
 	case req.ToContainer && hostPath == "-":
@@ -100,12 +100,12 @@ func copyOne(c Container, req CopyRequest, hostPath string, stdin io.Reader, opt
 }
 
 // copyTargets finds the running containers a copy goes through.
-func (e *Engine) copyTargets(ctx context.Context, projectName string, req CopyRequest) ([]Container, error) {
-	cs, err := e.Containers(ctx, projectName)
+func (o Ops) copyTargets(ctx context.Context, projectName string, req CopyRequest) ([]plan.Container, error) {
+	cs, err := o.Host.Containers(ctx, projectName)
 	if err != nil {
 		return nil, err
 	}
-	var out []Container
+	var out []plan.Container
 	for _, c := range cs {
 		if c.Service != req.Service || (c.Oneoff && (!req.Oneoffs || req.Index > 0)) || (req.Index > 0 && c.Number != req.Index) {
 			continue
