@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -154,8 +155,10 @@ func TestE2EKubeExamples(t *testing.T) {
 			if m := k.members(); len(m) != 0 {
 				t.Errorf("left after down -v: %v", m)
 			}
-			if _, ok := k.objects()["ConfigMap "+"berth-applyset."+filepath.Base(filepath.Dir(file))]; ok {
-				t.Errorf("the ApplySet parent is left after down -v")
+			for key := range k.objects() {
+				if strings.HasPrefix(key, "ConfigMap berth-applyset.") {
+					t.Errorf("the ApplySet parent %s is left after down -v", key)
+				}
 			}
 		})
 	}
@@ -209,6 +212,7 @@ func TestE2EKubeLifecycle(t *testing.T) {
 	if got, want := k.members(), k.converted(file); !slices.Equal(got, want) {
 		t.Fatalf("members after up:\n%v\nconverted:\n%v", got, want)
 	}
+	requireAfterJob(t, k, "api", "migrate")
 	handmade := k.handmadeObjects()
 	code, stdout, stderr := k.berth(file, "kube", "diff")
 	if code != 0 || stdout != "" {
@@ -403,4 +407,52 @@ func content(u *unstructured.Unstructured) map[string]any {
 		unstructured.RemoveNestedField(o, "metadata", f)
 	}
 	return o
+}
+
+// requireAfterJob checks that the Deployment was created once the Job had
+// completed.
+func requireAfterJob(t *testing.T, k *kubeEnv, deployment, job string) {
+	t.Helper()
+	d, err := k.cluster.Client.AppsV1().Deployments(k.ns).Get(t.Context(), deployment, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := k.cluster.Client.BatchV1().Jobs(k.ns).Get(t.Context(), job, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status.CompletionTime == nil || d.CreationTimestamp.Before(j.Status.CompletionTime) {
+		t.Errorf("Deployment %s created at %s, Job %s completed at %v", deployment, d.CreationTimestamp, job, j.Status.CompletionTime)
+	}
+}
+
+func TestE2EKubeWaitProgress(t *testing.T) {
+	cluster := startKube(t)
+	k := newKubeEnv(t, cluster)
+	file := filepath.Join(t.TempDir(), "compose.yaml")
+	if err := os.WriteFile(file, []byte("name: kslow\nservices:\n  slow: {image: busybox:1.37}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		code   int
+		stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, stderr := k.berth(file, "kube", "up", "--wait", "--wait-timeout", "60")
+		done <- result{code, stderr}
+	}()
+	pods := cluster.WaitForPods(t, k.ns, "app.kubernetes.io/name=slow", 1)
+	time.Sleep(time.Second)
+	select {
+	case r := <-done:
+		t.Fatalf("up --wait returned before the pod was ready: exit %d\n%s", r.code, r.stderr)
+	default:
+	}
+	cluster.MarkPod(t, k.ns, pods[0].Name, kubetest.Ready())
+	r := <-done
+	if r.code != 0 || !strings.Contains(r.stderr, "Deployment slow  Waiting  0/1 available") || !strings.Contains(r.stderr, "Deployment slow  Available") {
+		t.Errorf("up --wait: exit %d\n%s", r.code, r.stderr)
+	}
+	k.mustBerth(t, file, "kube", "down", "--timeout", "60")
 }
