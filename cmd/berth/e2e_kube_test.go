@@ -124,7 +124,10 @@ func (k *kubeEnv) converted(file string) []string {
 
 func startKube(t *testing.T) *kubetest.Cluster {
 	isolateEnv(t)
-	return kubetest.Start(t)
+	start := time.Now()
+	c := kubetest.Start(t)
+	t.Logf("control plane started in %s", time.Since(start).Round(time.Millisecond))
+	return c
 }
 
 func TestE2EKubeExamples(t *testing.T) {
