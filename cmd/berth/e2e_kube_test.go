@@ -292,6 +292,11 @@ func TestE2EKubeLifecycle(t *testing.T) {
 				t.Errorf("kube ps lacks %q:\n%s", want, stdout)
 			}
 		}
+		stdout, _ = k.mustBerth(t, file, "kube", "ps", "--format", "json")
+		var row psRow
+		if err := jsonUnmarshal(strings.SplitN(stdout, "\n", 2)[0], &row); err != nil || row.Project != "kedit" || row.State != "running" || row.Service != "api" || row.Publishers == nil {
+			t.Errorf("kube ps --format json: %v\n%s", err, stdout)
+		}
 		pods := cluster.WaitForPods(t, k.ns, "app.kubernetes.io/name=api", 1)
 		cluster.WriteLog(k.ns, pods[0].Name, "api", "api says hi")
 		stdout, _ = k.mustBerth(t, file, "kube", "logs", "api")
