@@ -31,6 +31,7 @@ declare -A allowed=(
   [service/plan]="project internal/record internal/translate internal/runspec network/netspec internal/progress"
   [internal/kubetest]="internal/testenv internal/imagekit"
   [internal/kube]="project internal/translate internal/record internal/runspec network/netspec"
+  [internal/kubeapply]="internal/kube internal/progress project internal/translate internal/record internal/runspec network/netspec"
   [cmd/berth-logger]="internal/logs"
 )
 for pkg in "${!allowed[@]}"; do

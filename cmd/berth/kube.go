@@ -24,8 +24,8 @@ func kubeCommands() []*cli.Command {
 func kubeCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "kube",
-		Usage:       "Convert the project into Kubernetes manifests",
-		Subcommands: []*cli.Command{kubeConvertCommand("kube")},
+		Usage:       "Convert the project into Kubernetes manifests, or run it on a cluster",
+		Subcommands: append([]*cli.Command{kubeConvertCommand("kube")}, kubeClusterCommands()...),
 	}
 }
 
@@ -47,24 +47,31 @@ func kubeConvertCommand(parent string) *cli.Command {
 			"a Service named after it, probes from its health check and init containers that wait for its\n" +
 			"dependencies; networks become NetworkPolicies. What Kubernetes cannot express is one warning.\n" +
 			"See docs/kubernetes.md.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "out", Usage: "`DIR` to write DIR/base into, or - for one YAML stream on stdout"},
 			&cli.StringFlag{Name: "namespace", Usage: "Kubernetes `NAMESPACE` of every object"},
-			&cli.StringFlag{Name: "service-type", Value: kube.ServiceHeadless, Usage: "`TYPE` of the Service named after each service: headless or clusterip"},
-			&cli.StringFlag{Name: "publish-as", Value: kube.PublishLoadBalancer, Usage: "`TYPE` of the <service>-published Services: loadbalancer, nodeport or none"},
-			&cli.StringFlag{Name: "bind-mounts", Usage: "what to do with bind mounts instead of refusing them: `skip` or configmap (files under 1 MiB)"},
 			&cli.BoolFlag{Name: "include-secrets", Usage: "write secret values into Secret objects instead of a kustomize secretGenerator that reads their files"},
-			&cli.StringFlag{Name: "job-wait", Value: "annotate", Usage: "`HOW` a service waits for a Job it depends on: annotate (nothing in the cluster waits) or rbac (an init container watches the Job)"},
-			&cli.StringFlag{Name: "wait-image", Value: kube.DefaultWaitImage, Usage: "`IMAGE` of the init containers that wait for dependencies"},
-			&cli.StringFlag{Name: "job-wait-image", Value: kube.DefaultJobWaitImage, Usage: "`IMAGE` with kubectl for --job-wait=rbac"},
-			&cli.StringFlag{Name: "volume-size", Value: kube.DefaultVolumeSize, Usage: "`SIZE` of the volumes' claims (x-kubernetes.size overrides)"},
-			&cli.StringFlag{Name: "storage-class", Usage: "storage `CLASS` of the volumes' claims (default: the cluster's)"},
-			&cli.StringFlag{Name: "registry", Usage: "`HOST/PATH` the images of services with build: are pushed to"},
-			&cli.StringFlag{Name: "cluster-domain", Value: kube.DefaultClusterDomain, Usage: "the cluster's DNS `DOMAIN`"},
 			&cli.StringSliceFlag{Name: "transformation", Aliases: []string{"t"}, Hidden: true},
 			&cli.StringFlag{Name: "templates", Hidden: true},
-		},
+		}, conversionFlags()...),
 		Action: runKubeConvert,
+	}
+}
+
+// conversionFlags choose the conversion's options; kube up and kube diff
+// take them too, so that they apply what kube convert writes.
+func conversionFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "service-type", Value: kube.ServiceHeadless, Usage: "`TYPE` of the Service named after each service: headless or clusterip"},
+		&cli.StringFlag{Name: "publish-as", Value: kube.PublishLoadBalancer, Usage: "`TYPE` of the <service>-published Services: loadbalancer, nodeport or none"},
+		&cli.StringFlag{Name: "bind-mounts", Usage: "what to do with bind mounts instead of refusing them: `skip` or configmap (files under 1 MiB)"},
+		&cli.StringFlag{Name: "job-wait", Value: "annotate", Usage: "`HOW` a service waits for a Job it depends on: annotate (nothing in the cluster waits) or rbac (an init container watches the Job)"},
+		&cli.StringFlag{Name: "wait-image", Value: kube.DefaultWaitImage, Usage: "`IMAGE` of the init containers that wait for dependencies"},
+		&cli.StringFlag{Name: "job-wait-image", Value: kube.DefaultJobWaitImage, Usage: "`IMAGE` with kubectl for --job-wait=rbac"},
+		&cli.StringFlag{Name: "volume-size", Value: kube.DefaultVolumeSize, Usage: "`SIZE` of the volumes' claims (x-kubernetes.size overrides)"},
+		&cli.StringFlag{Name: "storage-class", Usage: "storage `CLASS` of the volumes' claims (default: the cluster's)"},
+		&cli.StringFlag{Name: "registry", Usage: "`HOST/PATH` the images of services with build: are pushed to"},
+		&cli.StringFlag{Name: "cluster-domain", Value: kube.DefaultClusterDomain, Usage: "the cluster's DNS `DOMAIN`"},
 	}
 }
 

@@ -75,7 +75,7 @@ func TestHeldOutStack(t *testing.T) {
 		if ic := d.Spec.Template.Spec.InitContainers; len(ic) != 1 || ic[0].Name != "wait-db" {
 			t.Errorf("init containers %+v", ic)
 		}
-		if d.Annotations[annotationAfterJobs] != "migrate" {
+		if d.Annotations[AnnotationAfterJobs] != "migrate" {
 			t.Errorf("annotations %v", d.Annotations)
 		}
 		if !reflect.DeepEqual(c.Env, []corev1.EnvVar{{Name: "DATABASE_HOST", Value: "db"}, {Name: "DATABASE_PASSWORD_FILE", Value: "/run/secrets/db_password"}}) {

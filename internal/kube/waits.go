@@ -82,7 +82,7 @@ func (c *converter) jobWaits(sp *servicePlan, spec *corev1.PodSpec, jobs []strin
 	}
 	if c.opts.JobWait != JobWaitRBAC {
 		c.warn(sp.s.Name, "depends_on", "the Job %s must complete before this service starts: nothing in the cluster waits for it (annotation %s); apply and wait for it first (berth kube up does), or convert with --job-wait=rbac",
-			strings.Join(jobs, ", "), annotationAfterJobs)
+			strings.Join(jobs, ", "), AnnotationAfterJobs)
 		return
 	}
 	account := joinName(sp.name, "job-wait")

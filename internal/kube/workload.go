@@ -192,7 +192,7 @@ func (c *converter) workloadAnnotations(sp *servicePlan) map[string]string {
 		}
 	}
 	if len(jobs) > 0 {
-		ann[annotationAfterJobs] = strings.Join(jobs, ",")
+		ann[AnnotationAfterJobs] = strings.Join(jobs, ",")
 	}
 	if len(ann) == 0 {
 		return nil
@@ -200,9 +200,9 @@ func (c *converter) workloadAnnotations(sp *servicePlan) map[string]string {
 	return ann
 }
 
-// annotationAfterJobs lists the Jobs that must complete before the
+// AnnotationAfterJobs lists the Jobs that must complete before the
 // workload's pods start; `berth kube up` applies in that order.
-const annotationAfterJobs = "berth.dev/after-jobs"
+const AnnotationAfterJobs = "berth.dev/after-jobs"
 
 // copyAnnotations copies Compose labels into annotations, which take any
 // value; a key Kubernetes refuses is one warning.

@@ -45,7 +45,7 @@ volumes:
 	if len(warningsWith(res, "web", "restart")) != 0 {
 		t.Errorf(`restart: "no" is Compose's default, not a reason to warn: %v`, res.Warnings)
 	}
-	if api := object[*appsv1.Deployment](t, res, "Deployment", "api"); *api.Spec.Replicas != 2 || api.Annotations[annotationAfterJobs] != "migrate" {
+	if api := object[*appsv1.Deployment](t, res, "Deployment", "api"); *api.Spec.Replicas != 2 || api.Annotations[AnnotationAfterJobs] != "migrate" {
 		t.Errorf("api: replicas %d, annotations %v", *api.Spec.Replicas, api.Annotations)
 	}
 	migrate := object[*batchv1.Job](t, res, "Job", "migrate")
@@ -189,7 +189,7 @@ services:
 	if wait.Image != DefaultWaitImage || !strings.Contains(wait.Command[2], "nslookup api.$(POD_NAMESPACE).svc.cluster.local") {
 		t.Errorf("wait-api %s %v", wait.Image, wait.Command)
 	}
-	requireWarning(t, res, "web", "migrate must complete", annotationAfterJobs)
+	requireWarning(t, res, "web", "migrate must complete", AnnotationAfterJobs)
 	requireWarning(t, res, "web", "depends_on.cache.restart")
 	if web.ServiceAccountName != "" || hasObject(res, "Role", "web-job-wait") {
 		t.Error("the default job wait made RBAC objects")

@@ -26,6 +26,17 @@ const generatorNote = "# The secretGenerator reads the secrets' files where the 
 // Marshal is an object's YAML document, without the empty status the API
 // types carry.
 func Marshal(o Object) ([]byte, error) {
+	doc, err := Document(o)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.Marshal(doc)
+}
+
+// Document is an object as the JSON map berth writes and applies: without
+// the status and the empty objects the API types carry, so that a
+// server-side apply claims no field the conversion did not set.
+func Document(o Object) (map[string]any, error) {
 	b, err := json.Marshal(o)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s %s: %w", kindOf(o), o.GetName(), err)
@@ -37,7 +48,10 @@ func Marshal(o Object) ([]byte, error) {
 	// the server's to write: a StatefulSet's has counters even when empty
 	delete(doc, "status")
 	prune(doc)
-	return yaml.Marshal(doc)
+	if meta, ok := doc["metadata"].(map[string]any); ok && meta["creationTimestamp"] == nil {
+		delete(meta, "creationTimestamp")
+	}
+	return doc, nil
 }
 
 // prune removes the empty status, resources and strategy objects the
