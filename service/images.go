@@ -155,3 +155,40 @@ func (e *Engine) Pull(ctx context.Context, p *types.Project, req PullRequest) (b
 	}
 	return buildServices, buildErr, err
 }
+
+// pushRuntime is what push needs beyond Runtime.
+type pushRuntime interface {
+	PushAll(ctx context.Context, refs []string, sink progress.Sink) error
+	Tag(ctx context.Context, src, dst string) error
+}
+
+// PushRequest is push with its flags.
+type PushRequest struct {
+	// Registry, when set, pushes every built image under HOST/PATH, as
+	// `berth kube convert --registry` names them in the manifests.
+	Registry string
+	Sink     progress.Sink
+}
+
+// Push pushes the services' images: those with both build: and image:, as Docker
+// Compose does, or with a registry every built image under it. It returns the
+// services it skipped.
+func (e *Engine) Push(ctx context.Context, p *types.Project, req PushRequest) (skipped []string, err error) {
+	rt, ok := e.Runtime.(pushRuntime)
+	if !ok {
+		return nil, errors.New("the container runtime cannot push images")
+	}
+	if req.Registry == "" {
+		refs, skipped := project.PushImages(p)
+		return skipped, rt.PushAll(ctx, refs, req.Sink)
+	}
+	pushes, skipped := project.RegistryPushes(p, req.Registry)
+	refs := make([]string, 0, len(pushes))
+	for _, push := range pushes {
+		if err := rt.Tag(ctx, push.Source, push.Target); err != nil {
+			return skipped, err
+		}
+		refs = append(refs, push.Target)
+	}
+	return skipped, rt.PushAll(ctx, refs, req.Sink)
+}

@@ -83,3 +83,34 @@ func pullFresh(t *testing.T, namespace, ref string) string {
 	}
 	return info.Digest
 }
+
+// TestE2EPushRegistry: push --registry pushes every built image under the registry,
+// named as kube convert --registry names it in the manifests, and the registry serves
+// the very image berth built.
+func TestE2EPushRegistry(t *testing.T) {
+	e := newE2E(t)
+	reg := testenv.StartRegistry(t)
+	// a build-only service is named <project>-<service> by berth build
+	e.loadImage(testenv.BusyboxImage(t, testenv.WithFiles(map[string]testenv.File{
+		"/www/index.html": {Content: []byte("registry " + e.namespace), Mode: 0o644},
+	})), "shop-web")
+	e.writeFile("compose.yaml", "name: shop\nservices:\n  web:\n    build: .\n  db:\n    image: busybox\n")
+
+	registry := reg.Host() + "/team"
+	r := e.mustBerth("push", "--registry", registry)
+	want := registry + "/shop-web"
+	if !strings.Contains(r.stderr, "Pushed") || !strings.Contains(r.stderr, "Service db  Skipped") {
+		t.Errorf("push --registry progress:\n%s", r.stderr)
+	}
+	local, err := e.client().ImageInfo(t.Context(), "shop-web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pulled := pullFresh(t, e.namespace+"-pull", want); pulled != local.Digest {
+		t.Errorf("digest pulled from %s: %s, want berth's %s", want, pulled, local.Digest)
+	}
+	out := e.mustBerth("kube", "convert", "--registry", registry, "-o", "-").stdout
+	if !strings.Contains(out, "image: "+want+"\n") && !strings.Contains(out, "image: "+want+":latest") {
+		t.Errorf("kube convert --registry does not name the pushed image %s:\n%s", want, out)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service"
 )
 
 func pushCommand() *cli.Command {
@@ -26,6 +27,7 @@ func pushCommand() *cli.Command {
 			&cli.BoolFlag{Name: "ignore-push-failures", Usage: "push what it can and ignore images with push failures"},
 			&cli.BoolFlag{Name: "include-deps", Usage: "also push images of services declared as dependencies"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "push without printing progress information"},
+			&cli.StringFlag{Name: "registry", Usage: "push every built image under `HOST/PATH`, as 'berth kube convert --registry' names them"},
 		},
 		Action: runPush,
 	}
@@ -39,20 +41,23 @@ func runPush(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	refs, skipped := project.PushImages(p)
-	client, err := connect(c)
+	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
+	defer done()
 	disp, err := display(c, c.Bool("quiet"))
 	if err != nil {
 		return usageErr{err}
 	}
-	for _, name := range skipped {
-		disp.Event(progress.Event{ID: "Service " + name, Status: "Skipped", Text: "no build: with an image: to push", Done: true})
+	skipped, err := eng.Push(c.Context, p, service.PushRequest{Registry: c.String("registry"), Sink: disp})
+	why := "no build: with an image: to push"
+	if c.String("registry") != "" {
+		why = "no build: to push"
 	}
-	err = client.PushAll(c.Context, refs, disp)
+	for _, name := range skipped {
+		disp.Event(progress.Event{ID: "Service " + name, Status: "Skipped", Text: why, Done: true})
+	}
 	disp.Stop()
 	if err != nil && errors.Is(err, ctrd.ErrImageNotFound) {
 		err = fmt.Errorf("%w\nbuild the images first: berth build", err)

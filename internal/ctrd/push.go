@@ -173,3 +173,35 @@ func (c *Client) PushAll(ctx context.Context, refs []string, sink progress.Sink)
 	_ = g.Wait()
 	return errors.Join(errs...)
 }
+
+// Tag names the stored image src also dst (as `docker tag` does): push --registry
+// pushes a built image under its registry's name. An existing dst is moved.
+func (c *Client) Tag(ctx context.Context, src, dst string) error {
+	ctx = c.Context(ctx)
+	srcName, err := NormalizeRef(src)
+	if err != nil {
+		return fmt.Errorf("tag %s: %w", src, err)
+	}
+	dstName, err := NormalizeRef(dst)
+	if err != nil {
+		return fmt.Errorf("tag %s as %s: %w", src, dst, err)
+	}
+	is := c.client.ImageService()
+	img, err := is.Get(ctx, srcName)
+	if errdefs.IsNotFound(err) {
+		return &imageError{msg: fmt.Sprintf("tag %s: no such image in namespace %s", srcName, c.namespace), err: ErrImageNotFound}
+	}
+	if err != nil {
+		return fmt.Errorf("tag %s: %w", srcName, err)
+	}
+	img.Name = dstName
+	if _, err := is.Create(ctx, img); errdefs.IsAlreadyExists(err) {
+		_, err = is.Update(ctx, img)
+		if err != nil {
+			return fmt.Errorf("tag %s as %s: %w", srcName, dstName, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("tag %s as %s: %w", srcName, dstName, err)
+	}
+	return nil
+}

@@ -312,26 +312,10 @@ func (c *converter) image(s types.ServiceConfig) string {
 		return img
 	}
 	if c.opts.Registry != "" {
-		return RegistryImage(c.opts.Registry, img)
+		return project.RegistryImage(c.opts.Registry, img)
 	}
-	if !hasRegistry(img) {
+	if !project.HasRegistry(img) {
 		c.warn(s.Name, "build", "image %q is built locally and names no registry: a cluster cannot pull it; push it and convert with --registry HOST/PATH", img)
 	}
 	return img
-}
-
-// RegistryImage moves an image reference under a registry path, keeping its
-// repository path and tag: the name `berth push` pushes a built image to.
-func RegistryImage(registry, image string) string {
-	if hasRegistry(image) {
-		_, image, _ = strings.Cut(image, "/")
-	}
-	return strings.TrimSuffix(registry, "/") + "/" + image
-}
-
-// hasRegistry applies Docker's rule: the first path component names a
-// registry when it has a '.' or a ':' or is localhost.
-func hasRegistry(image string) bool {
-	first, _, ok := strings.Cut(image, "/")
-	return ok && (strings.ContainsAny(first, ".:") || first == "localhost")
 }
