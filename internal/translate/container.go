@@ -63,7 +63,7 @@ func Container(in Input) (runspec.Container, []string, error) {
 		Image:       in.Image.Ref,
 		Labels:      Record(in, args).Labels(),
 		Args:        args,
-		Env:         Environment(append(defaultEnv(hostname, s.Tty), img.Env...), s.Environment),
+		Env:         Environment(append(defaultEnv(hostname, s.Tty, img.Env), img.Env...), s.Environment),
 		Cwd:         firstNonEmpty(s.WorkingDir, img.WorkingDir),
 		User:        firstNonEmpty(s.User, img.User),
 		GroupAdd:    s.GroupAdd,
@@ -142,10 +142,18 @@ func Environment(image []string, service types.MappingWithEquals) []string {
 	return out
 }
 
+// DefaultPath is the PATH Docker's engine gives a container whose image sets none.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // defaultEnv is what the engine gives every container before the image's and the
-// service's variables, which override it: its hostname, and TERM with a TTY.
-func defaultEnv(hostname string, tty bool) []string {
-	env := []string{"HOSTNAME=" + hostname}
+// service's variables, which override it: PATH when the image has none, its
+// hostname, and TERM with a TTY.
+func defaultEnv(hostname string, tty bool, image []string) []string {
+	var env []string
+	if !slices.ContainsFunc(image, func(kv string) bool { return strings.HasPrefix(kv, "PATH=") }) {
+		env = append(env, "PATH="+DefaultPath)
+	}
+	env = append(env, "HOSTNAME="+hostname)
 	if tty {
 		env = append(env, "TERM=xterm")
 	}

@@ -173,20 +173,26 @@ func TestContainerProcess(t *testing.T) {
 		{name: "env: HOSTNAME first, then the image's", field: env, want: []string{"HOSTNAME=proj-web-1", "PATH=/usr/bin", "LANG=C"}},
 		{
 			name:  "env: the image's HOSTNAME overrides the default",
-			img:   &ocispec.ImageConfig{Cmd: []string{"x"}, Env: []string{"HOSTNAME=img"}},
-			field: env, want: []string{"HOSTNAME=img"},
+			img:   &ocispec.ImageConfig{Cmd: []string{"x"}, Env: []string{"PATH=/bin", "HOSTNAME=img"}},
+			field: env, want: []string{"HOSTNAME=img", "PATH=/bin"},
 		},
 		{
 			name:  "env: the service's HOSTNAME overrides both",
-			img:   &ocispec.ImageConfig{Cmd: []string{"x"}, Env: []string{"HOSTNAME=img"}},
+			img:   &ocispec.ImageConfig{Cmd: []string{"x"}, Env: []string{"PATH=/bin", "HOSTNAME=img"}},
 			svc:   svc(types.ContainerSpec{Environment: types.MappingWithEquals{"HOSTNAME": ptr("svc")}}),
-			field: env, want: []string{"HOSTNAME=svc"},
+			field: env, want: []string{"HOSTNAME=svc", "PATH=/bin"},
 		},
 		{
 			name:  "env: HOSTNAME follows the hostname key",
 			img:   &ocispec.ImageConfig{Cmd: []string{"x"}},
 			svc:   svc(types.ContainerSpec{Hostname: "box"}),
-			field: env, want: []string{"HOSTNAME=box"},
+			field: env, want: []string{"PATH=" + DefaultPath, "HOSTNAME=box"},
+		},
+		{
+			name:  "env: an image with a PATH keeps it",
+			img:   &ocispec.ImageConfig{Cmd: []string{"x"}, Env: []string{"PATH=/opt/bin"}},
+			svc:   svc(types.ContainerSpec{Hostname: "box"}),
+			field: env, want: []string{"HOSTNAME=box", "PATH=/opt/bin"},
 		},
 		{
 			name:  "env: service merged over the image, unset dropped",
