@@ -191,8 +191,17 @@ func TestServeFollowsState(t *testing.T) {
 	expect("replica added", "api.", false, a.host(12).String(), a.host(13).String())
 
 	networkComesAndGoes(t, root, port)
-	if r, err := Status(root); err != nil || !r.Running || len(r.Networks) != 1 || r.Networks[0].Network != a.name ||
-		!slices.Equal(r.Upstreams, []string{stub.addr}) {
+	// the report is written after the network stops being served: poll it
+	statusOK := func(r Report, err error) bool {
+		return err == nil && r.Running && len(r.Networks) == 1 && r.Networks[0].Network == a.name &&
+			slices.Equal(r.Upstreams, []string{stub.addr})
+	}
+	r, err := Status(root)
+	for deadline := time.Now().Add(5 * time.Second); !statusOK(r, err) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		r, err = Status(root)
+	}
+	if !statusOK(r, err) {
 		t.Errorf("Status = %+v, %v", r, err)
 	}
 
