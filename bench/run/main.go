@@ -107,6 +107,7 @@ func (b *bench) scenarios(ctx context.Context) error {
 		{"profile", b.profile},
 		{"watch", func(ctx context.Context) error { return b.watchLatency(ctx, 200*time.Millisecond) }},
 		{"watch", func(ctx context.Context) error { return b.watchLatency(ctx, 500*time.Millisecond) }},
+		{"watch", b.watchRebuild},
 	}
 	for _, s := range steps {
 		if !b.want(s.group) {
@@ -234,6 +235,12 @@ func (b *bench) cleanup() {
 	defer cancel()
 	for name := range b.projects {
 		if _, err := b.berth(ctx, name, "down", "-v", "-t", "1"); err != nil {
+			fmt.Fprintln(os.Stderr, "cleanup:", err)
+		}
+	}
+	if _, ok := b.projects[devenvProject]; ok {
+		// berth's buildkitd of this data root, started by the rebuild scenario
+		if _, err := b.berthGlobal(ctx, "builder", "stop"); err != nil {
 			fmt.Fprintln(os.Stderr, "cleanup:", err)
 		}
 	}

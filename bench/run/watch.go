@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,11 +32,11 @@ func (b *bench) watchLatency(ctx context.Context, debounce time.Duration) error 
 		return err
 	}
 	defer func() { _, _ = b.berth(context.WithoutCancel(ctx), project, "down", "-t", "1") }()
-	stop, err := b.startWatch(ctx, project, debounce)
+	w, err := b.startWatch(ctx, project, debounce)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer w.stop()
 	pid, err := b.pidOf(ctx, project)
 	if err != nil {
 		return err
@@ -51,7 +53,7 @@ func (b *bench) watchLatency(ctx context.Context, debounce time.Duration) error 
 			return err
 		}
 		if err := pollContent(ctx, inside, content, 10*time.Second); err != nil {
-			return err
+			return fmt.Errorf("change %d: %w; berth watch printed:\n%s", i, err, w.text(0))
 		}
 		p.add(i == 0, 0, ms(time.Since(start)))
 		time.Sleep(2 * debounce) // the next change is a batch of its own
@@ -60,47 +62,116 @@ func (b *bench) watchLatency(ctx context.Context, debounce time.Duration) error 
 	return nil
 }
 
-// startWatch runs `berth watch --no-up` until the returned func is called, once it
-// has said that it watches.
-func (b *bench) startWatch(ctx context.Context, project string, debounce time.Duration) (func(), error) {
-	args := []string{"--namespace", b.cfg.namespace, "--data-root", b.dataRoot, "-f", b.projects[project], "-p", project,
-		"watch", "--no-up", "--debounce", debounce.String()}
-	cmd := exec.CommandContext(ctx, b.cfg.berth, args...)
-	out, err := cmd.StdoutPipe()
+// watchProc is a running `berth watch`: its output lines, stdout's and stderr's,
+// each stamped with the moment the bench read it.
+type watchProc struct {
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	lines []stamped
+	eof   int // pipes at their end
+}
+
+type stamped struct {
+	at   time.Time
+	text string
+}
+
+// startWatch runs `berth watch --no-up` until stop is called, once it has said that
+// it watches.
+func (b *bench) startWatch(ctx context.Context, project string, debounce time.Duration) (*watchProc, error) {
+	args := []string{"--namespace", b.cfg.namespace, "--data-root", b.dataRoot, "--progress", "plain",
+		"-f", b.projects[project], "-p", project, "watch", "--no-up", "--debounce", debounce.String()}
+	w := &watchProc{cmd: exec.CommandContext(ctx, b.cfg.berth, args...)}
+	stdout, err := w.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	stderr, err := w.cmd.StderrPipe()
+	if err != nil {
 		return nil, err
 	}
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		_ = cmd.Wait()
+	if err := w.cmd.Start(); err != nil {
+		return nil, err
 	}
-	ready := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "Watching") {
-				ready <- nil
-				break
+	go w.read(stdout)
+	go w.read(stderr)
+	if _, _, err := w.waitLine(ctx, 0, 30*time.Second, func(l string) bool { return strings.HasPrefix(l, "Watching") }); err != nil {
+		w.stop()
+		return nil, fmt.Errorf("berth watch: %w\n%s", err, w.text(0))
+	}
+	return w, nil
+}
+
+func (w *watchProc) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		w.mu.Lock()
+		w.lines = append(w.lines, stamped{at: time.Now(), text: sc.Text()})
+		w.mu.Unlock()
+	}
+	w.mu.Lock()
+	w.eof++
+	w.mu.Unlock()
+}
+
+// stop interrupts the watch, as Ctrl-C does, and waits for it to end.
+func (w *watchProc) stop() {
+	_ = w.cmd.Process.Signal(syscall.SIGINT)
+	_ = w.cmd.Wait()
+}
+
+// waitLine waits for the first line from index from on that match accepts, and
+// returns it and its index.
+func (w *watchProc) waitLine(ctx context.Context, from int, timeout time.Duration, match func(string) bool) (stamped, int, error) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		w.mu.Lock()
+		lines, eof := w.lines, w.eof
+		w.mu.Unlock()
+		for i := from; i < len(lines); i++ {
+			if match(lines[i].text) {
+				return lines[i], i, nil
 			}
 		}
-		ready <- errors.New("berth watch ended before watching")
-		for sc.Scan() { // keep the pipe drained
+		if eof == 2 {
+			return stamped{}, 0, errors.New("ended")
 		}
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			stop()
-			return nil, err
+		if err := checkCtx(ctx); err != nil {
+			return stamped{}, 0, err
 		}
-	case <-time.After(30 * time.Second):
-		stop()
-		return nil, errors.New("berth watch did not start watching within 30s")
+		from = len(lines)
+		time.Sleep(time.Millisecond)
 	}
-	return stop, nil
+	return stamped{}, 0, fmt.Errorf("no such line within %v", timeout)
+}
+
+// mark is the index the next line will have.
+func (w *watchProc) mark() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.lines)
+}
+
+// timeline is the output from line from on, each line with its time since start.
+func (w *watchProc) timeline(from int, start time.Time) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var sb strings.Builder
+	for _, l := range w.lines[min(from, len(w.lines)):] {
+		fmt.Fprintf(&sb, "  +%v %s\n", l.at.Sub(start).Round(time.Millisecond), l.text)
+	}
+	return sb.String()
+}
+
+// text is the output from line from on, for error messages.
+func (w *watchProc) text(from int) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var sb strings.Builder
+	for _, l := range w.lines[min(from, len(w.lines)):] {
+		sb.WriteString(l.text + "\n")
+	}
+	return sb.String()
 }
 
 // pidOf is the host PID of the project's one container.
