@@ -19,7 +19,7 @@ var version = "dev"
 // main without os.Exit, so tests can drive the whole CLI in-process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, reorderArgs(app, args))
 	return report(stderr, err)
 }
 
