@@ -26,9 +26,15 @@ type LoadOptions struct {
 	Profiles    []string
 	// NoInterpolate keeps ${VAR} references as written (config --no-interpolate).
 	NoInterpolate bool
-	// NoConsistency skips the cross-reference checks (used by config -q
-	// variants that only validate syntax); false for every normal command.
+	// NoConsistency skips the cross-reference checks (config
+	// --no-consistency); false for every normal command.
 	NoConsistency bool
+	// NoNormalize, NoPathResolution and NoEnvResolution are config's
+	// --no-normalize, --no-path-resolution and --no-env-resolution: the
+	// model as written, relative paths kept, env_file not merged.
+	NoNormalize      bool
+	NoPathResolution bool
+	NoEnvResolution  bool
 	// KeepEnvFiles keeps env_file entries in the model instead of merging
 	// them into environment; Docker Compose discards them for config.
 	KeepEnvFiles bool
@@ -72,6 +78,11 @@ func Load(ctx context.Context, opts LoadOptions) (*types.Project, error) {
 	if !opts.All {
 		p = p.WithoutUnnecessaryResources()
 	}
+	if !opts.NoConsistency {
+		if err := checkPorts(po.ConfigPaths, p); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -111,10 +122,13 @@ func projectOptions(opts LoadOptions) (*cli.ProjectOptions, error) {
 		cli.WithDotEnv,
 		cli.WithDefaultProfiles(opts.Profiles...),
 		cli.WithInterpolation(!opts.NoInterpolate),
-		cli.WithResolvedPaths(true),
-		cli.WithNormalization(true),
+		cli.WithResolvedPaths(!opts.NoPathResolution),
+		cli.WithNormalization(!opts.NoNormalize),
 		cli.WithConsistency(!opts.NoConsistency),
 		cli.WithName(opts.ProjectName),
+	}
+	if opts.NoEnvResolution {
+		fns = append(fns, cli.WithoutEnvironmentResolution)
 	}
 	if !opts.KeepEnvFiles {
 		fns = append(fns, cli.WithDiscardEnvFile)
