@@ -41,6 +41,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:           true,
 		Suggest:                   true,
 		Flags:                     globalFlags(),
+		Before:                    setGlobals,
 		Commands:                  commands(),
 		OnUsageError:              usageError,
 		ExitErrHandler:            func(*cli.Context, error) {},

@@ -169,7 +169,7 @@ func followAll(ctx context.Context, c *cli.Context, eng *service.Engine, cs []se
 	for _, ctr := range cs {
 		width = max(width, len(prefixName(ctr)))
 	}
-	color := os.Getenv("NO_COLOR") == "" && isTerminal(c.App.Writer)
+	color := !c.Bool("no-color") && useColor(c, c.App.Writer)
 	for i, ctr := range cs {
 		prefix := logs.Prefix(prefixName(ctr), width, i, color)
 		go func() {

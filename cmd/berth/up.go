@@ -52,6 +52,9 @@ func runUp(c *cli.Context) error {
 	opts.Services = c.Args().Slice()
 	opts.NoDeps = c.Bool("no-deps")
 	p, err := project.Load(c.Context, opts)
+	if err == nil {
+		err = project.CheckContainerNames(p)
+	}
 	if err != nil {
 		return err
 	}
@@ -240,6 +243,9 @@ func projectForDown(c *cli.Context) (*types.Project, string, error) {
 // prints the plan of a dry run: create and scale are up with fixed options.
 func convergeProject(c *cli.Context, opts project.LoadOptions, req service.UpRequest) error {
 	p, err := project.Load(c.Context, opts)
+	if err == nil {
+		err = project.CheckContainerNames(p)
+	}
 	if err != nil {
 		return err
 	}
