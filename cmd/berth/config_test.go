@@ -18,6 +18,13 @@ import (
 // there first.
 func berthIn(t *testing.T, files map[string]string, args ...string) result {
 	t.Helper()
+	return berthEnv(t, nil, files, args...)
+}
+
+// berthEnv is berthIn with environment variables (NAME=VALUE) set after
+// the COMPOSE_ ones of the caller are cleared.
+func berthEnv(t *testing.T, env []string, files map[string]string, args ...string) result {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "proj")
 	for name, content := range files {
 		path := filepath.Join(dir, name)
@@ -29,6 +36,10 @@ func berthIn(t *testing.T, files map[string]string, args ...string) result {
 		}
 	}
 	isolateEnv(t)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 	t.Chdir(dir)
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), append([]string{"berth"}, args...), &stdout, &stderr)

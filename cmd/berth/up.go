@@ -301,6 +301,7 @@ func newEngineWith(c *cli.Context, client *ctrd.Client) (*service.Engine, func()
 		Volumes:      volumes.NewManager(dataRoot),
 		DataRoot:     dataRoot,
 		Namespace:    client.Namespace(),
+		Parallel:     c.Int(flagParallel),
 		Progress:     disp,
 		Builder:      newBuilder(c),
 		Warn:         func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
