@@ -15,6 +15,7 @@ declare -A allowed=(
   [internal/daemon]=""
   [internal/imagekit]=""
   [internal/build]=""
+  [internal/treetar]=""
   [internal/ctrd]="internal/progress"
   [cmd/berth-logger]="internal/logs"
 )

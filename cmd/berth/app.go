@@ -73,10 +73,13 @@ func commands() []*cli.Command {
 		imagesCommand(),
 		imageCommand(),
 		versionCommand(),
+		volumesCommand(),
+		exportCommand(),
 		doctorCommand(),
 		helperCommand(),
 	}
 	cmds = append(cmds, lifecycleCommands()...)
+	cmds = append(cmds, refusalCommands()...)
 	for _, c := range cmds {
 		setUsageHandler(c)
 	}
