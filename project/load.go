@@ -12,6 +12,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
@@ -101,9 +102,29 @@ func LoadModel(ctx context.Context, opts LoadOptions) (map[string]any, error) {
 	return m, nil
 }
 
+// Variable is a variable the Compose files use: ${NAME:-default} has a
+// DefaultValue, ${NAME:+alternate} a PresenceValue, ${NAME:?msg} is Required.
+type Variable = template.Variable
+
+// Variables lists the variables the Compose files use (config --variables):
+// the files are read uninterpolated and unvalidated, as a value may be
+// valid only once interpolated.
+func Variables(ctx context.Context, opts LoadOptions) (map[string]Variable, error) {
+	opts.NoInterpolate, opts.NoEnvResolution = true, true
+	po, err := projectOptions(opts, cli.WithLoadOptions(loader.WithSkipValidation))
+	if err != nil {
+		return nil, explain(po, err)
+	}
+	m, err := po.LoadModel(ctx)
+	if err != nil {
+		return nil, explain(po, err)
+	}
+	return template.ExtractVariables(m, template.DefaultPattern), nil
+}
+
 // projectOptions mirrors Docker Compose's ProjectOptions.toProjectOptions so
 // that file discovery, .env handling and name precedence behave the same.
-func projectOptions(opts LoadOptions) (*cli.ProjectOptions, error) {
+func projectOptions(opts LoadOptions, extra ...cli.ProjectOptionsFn) (*cli.ProjectOptions, error) {
 	pwd, err := os.Getwd()
 	if err != nil {
 		return nil, err
@@ -133,6 +154,7 @@ func projectOptions(opts LoadOptions) (*cli.ProjectOptions, error) {
 	if !opts.KeepEnvFiles {
 		fns = append(fns, cli.WithDiscardEnvFile)
 	}
+	fns = append(fns, extra...)
 	po, err := cli.NewProjectOptions(opts.ConfigPaths, fns...)
 	if err != nil {
 		return po, err

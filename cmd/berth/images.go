@@ -30,6 +30,8 @@ func pullCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "pull without printing progress information"},
 			&cli.BoolFlag{Name: "ignore-pull-failures", Usage: "pull what it can and ignore images with pull failures"},
 			&cli.BoolFlag{Name: "ignore-buildable", Usage: "ignore images that can be built"},
+			&cli.StringFlag{Name: "policy", Usage: "pull `POLICY`: missing (only images not present) or always"},
+			&cli.BoolFlag{Name: "include-deps", Usage: "also pull the images of the services the named ones depend on"},
 		},
 		Action: runPull,
 	}
@@ -38,6 +40,7 @@ func pullCommand() *cli.Command {
 func runPull(c *cli.Context) error {
 	opts := loadOptions(c)
 	opts.Services = c.Args().Slice()
+	opts.NoDeps = !c.Bool("include-deps")
 	p, err := project.Load(c.Context, opts)
 	if err != nil {
 		return err
@@ -65,6 +68,9 @@ func runPull(c *cli.Context) error {
 		return err
 	}
 	defer client.Close()
+	if refs, buildable, err = pullPolicy(c, client, refs, buildable); err != nil {
+		return err
+	}
 	disp, err := display(c, c.Bool("quiet"))
 	if err != nil {
 		return usageErr{err}

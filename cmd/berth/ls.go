@@ -20,6 +20,7 @@ func lsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all projects, stopped ones included"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only display project names"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output `FORMAT`: table or json"},
+			&cli.StringSliceFlag{Name: "filter", Usage: "filter by a property: `name=REGEXP` (repeatable)"},
 		},
 		Action: runLs,
 	}
@@ -37,6 +38,10 @@ func runLs(c *cli.Context) error {
 	format := c.String("format")
 	if format != "table" && format != "json" {
 		return usageErr{fmt.Errorf("unsupported format %q: use table or json", format)}
+	}
+	match, err := lsFilter(c.StringSlice("filter"))
+	if err != nil {
+		return err
 	}
 	client, err := connect(c)
 	if err != nil {
@@ -63,7 +68,7 @@ func runLs(c *cli.Context) error {
 	rows := []lsRow{}
 	for name, st := range states {
 		row := lsRow{Name: name, Status: statusSummary(st), ConfigFiles: files[name], running: st["running"] > 0}
-		if row.running || c.Bool("all") {
+		if (row.running || c.Bool("all")) && match(name) {
 			rows = append(rows, row)
 		}
 	}

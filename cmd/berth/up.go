@@ -84,6 +84,7 @@ func runUp(c *cli.Context) error {
 	}
 	defer done()
 	plan, err := eng.Up(ctx, p, req)
+	err = waitTimeoutError(c, err, c.Int("wait-timeout"))
 	if req.DryRun && plan != nil {
 		printPlan(c, plan)
 	}
