@@ -88,9 +88,9 @@ func attach(c *cli.Context, eng *service.Engine, projectName string, opts attach
 	var out sync.Mutex
 	names := make([]string, len(attached))
 	for i, ctr := range attached {
-		names[i] = ctr.Name
+		names[i] = nameWithoutProject(projectName, ctr)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "Attaching to %s\n", strings.Join(names, ", "))
+	fmt.Fprintf(c.App.Writer, "Attaching to %s\n", strings.Join(names, ", "))
 	followAll(ctx, c, eng, attached, opts.since, &out)
 
 	exits := make(chan service.WaitResult, len(attached))
@@ -172,6 +172,9 @@ func followAll(ctx context.Context, c *cli.Context, eng *service.Engine, cs []se
 	color := !c.Bool("no-color") && useColor(c, c.App.Writer)
 	for i, ctr := range cs {
 		prefix := logs.Prefix(prefixName(ctr), width, i, color)
+		if c.Bool("no-log-prefix") {
+			prefix = ""
+		}
 		go func() {
 			_ = logs.Follow(ctx, eng.LogPath(ctr.Name), logs.ReadOptions{Since: since, Tail: -1}, func(e logs.Entry) {
 				out.Lock()

@@ -103,7 +103,11 @@ func buildkitDaemon(c *cli.Context) build.Daemon {
 }
 
 func newBuilder(c *cli.Context) *build.Builder {
-	return &build.Builder{Daemon: buildkitDaemon(c), Out: c.App.ErrWriter}
+	b := &build.Builder{Daemon: buildkitDaemon(c), Out: c.App.ErrWriter}
+	if c.Bool("quiet-build") {
+		b.Out = nil // up and run --quiet-build: the build's errors still come back
+	}
+	return b
 }
 
 func builderCommand() *cli.Command {

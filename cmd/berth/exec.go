@@ -53,7 +53,7 @@ func runExec(c *cli.Context) error {
 		return err
 	}
 	tty := !c.Bool("no-TTY") && (c.Bool("tty") || isTerminal(os.Stdin) && isTerminal(c.App.Writer))
-	spec := ctrd.ExecSpec{Args: args, Env: c.StringSlice("env"), User: c.String("user"), Cwd: c.String("workdir"),
+	spec := ctrd.ExecSpec{Args: args, Env: resolveEnv(c.StringSlice("env")), User: c.String("user"), Cwd: c.String("workdir"),
 		Tty: tty, Stdout: c.App.Writer, Stderr: c.App.ErrWriter, Privileged: c.Bool("privileged")}
 	if c.Bool("interactive") && !c.Bool("detach") {
 		spec.Stdin = os.Stdin

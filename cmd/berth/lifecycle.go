@@ -122,6 +122,8 @@ func createCommand() *cli.Command {
 			&cli.BoolFlag{Name: "build", Usage: "build images before creating containers"},
 			&cli.BoolFlag{Name: "no-build", Usage: "don't build an image, even if it's missing"},
 			&cli.StringSliceFlag{Name: "scale", Usage: "scale SERVICE to NUM instances (`SERVICE=NUM`)"},
+			&cli.BoolFlag{Name: "quiet-pull", Usage: "pull without printing progress information"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "assume yes to every prompt (berth's create asks nothing)"},
 		},
 		Action: runCreate,
 	}

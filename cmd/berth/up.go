@@ -42,7 +42,11 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "wait for services to be running|healthy; implies detached mode"},
 			&cli.IntFlag{Name: "wait-timeout", Usage: "maximum duration in `SECONDS` to wait for the project to be running|healthy"},
 			&cli.StringSliceFlag{Name: "scale", Usage: "scale SERVICE to NUM instances (`SERVICE=NUM`); overrides the scale setting in the Compose file"},
-		}, attachFlags()...),
+			&cli.BoolFlag{Name: "quiet-pull", Usage: "pull without printing progress information"},
+			&cli.BoolFlag{Name: "quiet-build", Usage: "suppress the build's progress output"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "assume yes to every prompt (berth's up asks nothing)"},
+			&cli.BoolFlag{Name: "menu", EnvVars: []string{"COMPOSE_MENU"}, Usage: "Docker Desktop's navigation menu, which berth does not have (--menu=false is the default)"},
+		}, append(attachFlags(), upOutputFlags()...)...),
 		Action: runUp,
 	}
 }
@@ -69,6 +73,7 @@ func runUp(c *cli.Context) error {
 		defer cancel()
 	}
 	attached := !c.Bool("detach") && !req.Wait && !req.DryRun
+	warnMenu(c, attached)
 	var aopts attachOptions
 	if attached {
 		if aopts, err = newAttachOptions(c, p, req); err != nil {
@@ -303,7 +308,7 @@ func newEngineWith(c *cli.Context, client *ctrd.Client) (*service.Engine, func()
 		DataRoot:     dataRoot,
 		Namespace:    client.Namespace(),
 		Parallel:     c.Int(flagParallel),
-		Progress:     disp,
+		Progress:     quietPulls(c, disp),
 		Builder:      newBuilder(c),
 		Warn:         func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
 	}
