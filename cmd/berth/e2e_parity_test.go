@@ -6,8 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 
 	"github.com/berth-dev/berth/internal/testenv"
 )
@@ -93,5 +96,173 @@ func TestE2EVolumesAndExport(t *testing.T) {
 		t.Errorf("export --index 2: exit %d %s", r.code, r.stderr)
 	}
 	e.mustBerth("down", "-v")
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+}
+
+const downStack = `
+name: downs
+services:
+  db:
+    image: berth-test/busybox:1
+    command: ` + idle + `
+  app:
+    image: berth-test/busybox:1
+    command: ` + idle + `
+    depends_on: [db]
+  other:
+    image: berth-test/busybox:1
+    command: ` + idle + `
+`
+
+// TestE2EDownServicesAndProjectNameFromEnv: down SERVICE takes the service
+// and its dependents; COMPOSE_PROJECT_NAME alone names the project to take
+// down where there is no Compose file, as -p does.
+func TestE2EDownServicesAndProjectNameFromEnv(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", downStack)
+	e.mustBerth("up", "-d")
+	e.mustBerth("down", "-t", "0", "db")
+	cs := e.containers()
+	if _, ok := cs["downs-db-1"]; ok {
+		t.Error("down db left db")
+	}
+	if _, ok := cs["downs-app-1"]; ok {
+		t.Error("down db left app, which depends on db")
+	}
+	if cs["downs-other-1"] != "running" {
+		t.Errorf("down db took other down too: %v", cs)
+	}
+	if r := e.berth("down", "nosuch"); r.code != 1 || !strings.Contains(r.stderr, "no such service: nosuch") {
+		t.Errorf("down nosuch: exit %d %s", r.code, r.stderr)
+	}
+
+	// no Compose file here: the environment names the project
+	t.Setenv("COMPOSE_PROJECT_NAME", "downs")
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var out strings.Builder
+	args := []string{"berth", "--namespace", e.namespace, "--data-root", e.dataRoot, "--address", testenv.ContainerdAddress(), "--progress", "plain", "down", "-t", "0"}
+	if code := run(t.Context(), args, &out, &out); code != 0 {
+		t.Fatalf("COMPOSE_PROJECT_NAME=downs berth down: exit %d\n%s", code, out.String())
+	}
+	if cs := e.containers(); len(cs) != 0 {
+		t.Errorf("containers left: %v", cs)
+	}
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+}
+
+const sayStack = `
+name: say
+services:
+  say:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "echo hello; sleep 0.3"]
+`
+
+var timestamped = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT[0-9:.]+Z hello$`)
+
+// TestE2EUpOutputOptions: an attached up's --no-log-prefix, --timestamps,
+// --no-color and --ansi, and its first line.
+func TestE2EUpOutputOptions(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", sayStack)
+	r := e.mustBerth("up", "--no-log-prefix", "--timestamps", "--menu")
+	if !strings.HasPrefix(r.stdout, "Attaching to say-1\n") {
+		t.Errorf("attached up does not start with Docker Compose's line:\n%s", r.stdout)
+	}
+	if !timestamped.MatchString(r.stdout) || strings.Contains(r.stdout, "say-1  |") {
+		t.Errorf("--no-log-prefix --timestamps:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "warning: berth has no navigation menu") {
+		t.Errorf("--menu gave no warning:\n%s", r.stderr)
+	}
+	if r := e.mustBerth("--progress", "auto", "--ansi", "always", "up"); !strings.Contains(r.stdout, "\x1b[") || !strings.Contains(r.stdout, "hello") {
+		t.Errorf("--ansi always: no colours:\n%q", r.stdout)
+	}
+	if r := e.mustBerth("--progress", "auto", "--ansi", "always", "up", "--no-color", "--menu=false"); strings.Contains(r.stdout, "\x1b[") || !strings.Contains(r.stdout, "say-1  | hello") || strings.Contains(r.stderr, "menu") {
+		t.Errorf("--no-color:\n%q\n%s", r.stdout, r.stderr)
+	}
+	e.mustBerth("down")
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+}
+
+// TestE2EParallelReachesTheEngine: --parallel (or COMPOSE_PARALLEL_LIMIT)
+// is the bound of the engine's operations (service's tests check the bound
+// itself); the flag wins over the variable.
+func TestE2EParallelReachesTheEngine(t *testing.T) {
+	e := newE2E(t)
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want int
+	}{
+		{"", nil, -1},
+		{"", []string{"--parallel", "1"}, 1},
+		{"3", nil, 3},
+		{"3", []string{"--parallel", "2"}, 2},
+	} {
+		t.Setenv("COMPOSE_PARALLEL_LIMIT", tc.env)
+		if tc.env == "" {
+			os.Unsetenv("COMPOSE_PARALLEL_LIMIT")
+		}
+		app := newApp(io.Discard, io.Discard)
+		got := 0
+		replaceActions(app.Commands, func(c *cli.Context) error {
+			eng, done, err := newEngine(c)
+			if err != nil {
+				return err
+			}
+			got = eng.Parallel
+			done()
+			return nil
+		})
+		args := append([]string{"berth", "--namespace", e.namespace, "--data-root", e.dataRoot, "--address", testenv.ContainerdAddress()}, tc.args...)
+		if err := app.Run(append(args, "ps")); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("COMPOSE_PARALLEL_LIMIT=%q %v: engine's Parallel %d, want %d", tc.env, tc.args, got, tc.want)
+		}
+	}
+}
+
+const sickStack = `
+name: sick
+services:
+  never:
+    image: berth-test/busybox:1
+    command: ` + idle + `
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 200ms
+      retries: 1000
+  fine:
+    image: berth-test/busybox:1
+    command: ` + idle + `
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 200ms
+`
+
+// TestE2EWaitTimeouts: up --wait and start --wait end with Docker
+// Compose's sentence when the project is not healthy in time.
+func TestE2EWaitTimeouts(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", sickStack)
+	r := e.berth("up", "-d", "--wait", "--wait-timeout", "2")
+	if r.code != 1 || !strings.Contains(r.stderr, "application not healthy after 2s") {
+		t.Errorf("up --wait --wait-timeout 2: exit %d\n%s", r.code, r.stderr)
+	}
+	e.mustBerth("stop", "-t", "0")
+	r = e.berth("start", "--wait", "--wait-timeout", "2")
+	if r.code != 1 || !strings.Contains(r.stderr, "application not healthy after 2s") {
+		t.Errorf("start --wait --wait-timeout 2: exit %d\n%s", r.code, r.stderr)
+	}
+	e.mustBerth("stop", "-t", "0", "fine")
+	e.mustBerth("start", "--wait", "fine")
+	if r := e.mustBerth("ps", "--format", "json", "fine"); !strings.Contains(r.stdout, `"Health":"healthy"`) {
+		t.Errorf("start --wait fine returned before fine was healthy:\n%s", r.stdout)
+	}
+	e.mustBerth("down", "-t", "0")
 	testenv.AssertNoLeak(t, e.leakScope(), before)
 }

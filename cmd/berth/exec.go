@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -96,6 +97,9 @@ func projectName(c *cli.Context) (string, error) {
 		return name, project.ValidateName(name)
 	}
 	p, err := project.Load(c.Context, loadOptions(c))
+	if name := nameWithoutFile(c); name != "" && errors.Is(err, project.ErrNoConfigFile) {
+		return name, project.ValidateName(name)
+	}
 	if err != nil {
 		return "", err
 	}

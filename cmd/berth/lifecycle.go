@@ -57,7 +57,7 @@ func lifecycleProject(c *cli.Context, services []string) (string, *types.Project
 	if err == nil {
 		return p.Name, p, nil
 	}
-	if name := c.String(flagProject); name != "" && errors.Is(err, project.ErrNoConfigFile) {
+	if name := nameWithoutFile(c); name != "" && errors.Is(err, project.ErrNoConfigFile) {
 		return name, nil, project.ValidateName(name)
 	}
 	return "", nil, err

@@ -182,10 +182,12 @@ func downCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "down",
 		Usage:     "Stop and remove the project's containers and networks",
-		UsageText: "berth down [OPTIONS]",
+		UsageText: "berth down [OPTIONS] [SERVICE...]",
 		Description: "Stops every container of the project (dependents first, independent services in parallel), removes\n" +
 			"them, their network namespaces and addresses, and the project's networks. -v also removes its named\n" +
-			"volumes (never external ones). It works from the containers' labels, so it also cleans up after a crash.",
+			"volumes (never external ones). It works from the containers' labels, so it also cleans up after a crash.\n" +
+			"With services, only their containers (and their dependents') go; the networks and volumes go with the\n" +
+			"project's last container.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "remove named volumes declared in the volumes section and anonymous volumes"},
 			&cli.BoolFlag{Name: "remove-orphans", Usage: "remove containers for services not defined in the Compose file"},
@@ -198,7 +200,7 @@ func downCommand() *cli.Command {
 
 func runDown(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return usageErr{fmt.Errorf("down takes no service names; use 'berth rm -s SERVICE'")}
+		return downServices(c)
 	}
 	p, name, err := projectForDown(c)
 	if err != nil {
@@ -239,7 +241,7 @@ func projectForDown(c *cli.Context) (*types.Project, string, error) {
 	if err == nil {
 		return p, p.Name, nil
 	}
-	if name := c.String(flagProject); name != "" && errors.Is(err, project.ErrNoConfigFile) {
+	if name := nameWithoutFile(c); name != "" && errors.Is(err, project.ErrNoConfigFile) {
 		return nil, name, project.ValidateName(name)
 	}
 	return nil, "", err
