@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -264,5 +266,155 @@ func TestE2EWaitTimeouts(t *testing.T) {
 		t.Errorf("start --wait fine returned before fine was healthy:\n%s", r.stdout)
 	}
 	e.mustBerth("down", "-t", "0")
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+}
+
+const runStack = `
+name: runopts
+services:
+  db:
+    image: berth-test/busybox:1
+    command: ` + idle + `
+  tests:
+    image: berth-test/busybox:1
+    depends_on: [db]
+  tool:
+    image: berth-test/busybox:1
+    profiles: [tools]
+  absent:
+    image: berth-test/absent:1
+`
+
+// capEff reads the effective capability set a command printed.
+func capEff(t *testing.T, out string) uint64 {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no CapEff in %q", out)
+	return 0
+}
+
+const (
+	capNetRaw   = 1 << 13
+	capSysAdmin = 1 << 21
+)
+
+// TestE2ERunOptions: run's --cap-add, --cap-drop, --env-from-file, -e KEY,
+// --pull never, --quiet, --remove-orphans, and a disabled profile's service.
+func TestE2ERunOptions(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", runStack)
+	e.writeFile("vars.env", "FROM_FILE=file\nBOTH=file\n")
+	status := []string{"run", "--rm", "-T"}
+	caps := capEff(t, e.mustBerth(append(status, "tests", "grep", "CapEff", "/proc/self/status")...).stdout)
+	if caps&capNetRaw == 0 || caps&capSysAdmin != 0 {
+		t.Fatalf("default capabilities %x: want NET_RAW and not SYS_ADMIN", caps)
+	}
+	caps = capEff(t, e.mustBerth(append(status, "--cap-add", "SYS_ADMIN", "--cap-drop", "NET_RAW", "tests", "grep", "CapEff", "/proc/self/status")...).stdout)
+	if caps&capNetRaw != 0 || caps&capSysAdmin == 0 {
+		t.Errorf("--cap-add SYS_ADMIN --cap-drop NET_RAW: capabilities %x", caps)
+	}
+
+	t.Setenv("PASSED", "through")
+	r := e.mustBerth(append(status, "--env-from-file", "vars.env", "-e", "BOTH=flag", "-e", "PASSED", "-e", "UNSET_HERE", "tests",
+		"sh", "-c", `echo "$FROM_FILE $BOTH $PASSED ${UNSET_HERE-unset}"`)...)
+	if strings.TrimSpace(r.stdout) != "file flag through unset" {
+		t.Errorf("environment: %q", r.stdout)
+	}
+
+	if r := e.berth(append(status, "--pull", "never", "absent", "true")...); r.code != 1 || !strings.Contains(r.stderr, "--pull never") {
+		t.Errorf("run --pull never of a missing image: exit %d %s", r.code, r.stderr)
+	}
+	if r := e.mustBerth(append(status, "-q", "tests", "true")...); strings.Contains(r.stderr, "Container") {
+		t.Errorf("run -q printed progress:\n%s", r.stderr)
+	}
+	if r := e.mustBerth(append(status, "tool", "echo", "from a profile")...); !strings.Contains(r.stdout, "from a profile") {
+		t.Errorf("run of a disabled profile's service: %q", r.stdout)
+	}
+
+	// an orphan: a service the file no longer has
+	e.writeFile("compose.yaml", runStack+"  gone:\n    image: berth-test/busybox:1\n    command: "+idle+"\n")
+	e.mustBerth("up", "-d", "gone")
+	e.writeFile("compose.yaml", runStack)
+	e.mustBerth(append(status, "--remove-orphans", "tests", "true")...)
+	if _, ok := e.containers()["runopts-gone-1"]; ok {
+		t.Error("run --remove-orphans left the orphan")
+	}
+	e.mustBerth("down", "-t", "0")
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+}
+
+// TestE2EExecOptions: exec --privileged has every capability; -e KEY
+// passes the caller's KEY; ps --no-trunc and --orphans=false; ls --filter;
+// events --until.
+func TestE2EExecPsLsEventsOptions(t *testing.T) {
+	e, before := startE2E(t)
+	long := `["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done # a long command line"]`
+	e.writeFile("compose.yaml", "name: opts\nservices:\n  web:\n    image: berth-test/busybox:1\n    command: "+long+"\n  extra:\n    image: berth-test/busybox:1\n    command: "+idle+"\n")
+	e.mustBerth("up", "-d")
+
+	plain := capEff(t, e.mustBerth("exec", "-T", "web", "grep", "CapEff", "/proc/self/status").stdout)
+	priv := capEff(t, e.mustBerth("exec", "-T", "--privileged", "web", "grep", "CapEff", "/proc/self/status").stdout)
+	if priv&capSysAdmin == 0 || priv&plain != plain || priv == plain {
+		t.Errorf("exec --privileged: capabilities %x, without: %x", priv, plain)
+	}
+	t.Setenv("PASSED", "through")
+	if r := e.mustBerth("exec", "-T", "-e", "PASSED", "web", "sh", "-c", "echo $PASSED"); strings.TrimSpace(r.stdout) != "through" {
+		t.Errorf("exec -e PASSED: %q", r.stdout)
+	}
+
+	// events until a time to come: a stop in between is seen, then it ends
+	until := time.Now().Add(4 * time.Second).UTC().Format(time.RFC3339Nano)
+	events := e.command("events", "--json", "--until", until)
+	var stdout, stderr strings.Builder
+	events.Stdout, events.Stderr = &stdout, &stderr
+	if err := events.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- events.Wait() }()
+	time.Sleep(time.Second)
+	e.mustBerth("restart", "-t", "1", "extra")
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(stdout.String(), `"action":"die"`) || !strings.Contains(stdout.String(), `"action":"start"`) {
+			t.Errorf("events --until: %v\n%s%s", err, stdout.String(), stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		_ = events.Process.Kill()
+		t.Fatal("events --until did not end")
+	}
+	if r := e.mustBerth("ps"); strings.Contains(r.stdout, "a long command line") {
+		t.Errorf("ps did not truncate the command:\n%s", r.stdout)
+	}
+	if r := e.mustBerth("ps", "--no-trunc"); !strings.Contains(r.stdout, "a long command line") {
+		t.Errorf("ps --no-trunc truncated the command:\n%s", r.stdout)
+	}
+	e.writeFile("compose.yaml", "name: opts\nservices:\n  web:\n    image: berth-test/busybox:1\n    command: "+long+"\n")
+	if r := e.mustBerth("ps", "--services"); r.stdout != "extra\nweb\n" {
+		t.Errorf("ps --services: %q\n%s", r.stdout, e.mustBerth("ps", "-a").stdout)
+	}
+	if r := e.mustBerth("ps", "--services", "--orphans=false"); r.stdout != "web\n" {
+		t.Errorf("ps --services --orphans=false: %q", r.stdout)
+	}
+
+	if r := e.mustBerth("ls", "--filter", "name=opts"); !strings.Contains(r.stdout, "opts") {
+		t.Errorf("ls --filter name=opts:\n%s", r.stdout)
+	}
+	if r := e.mustBerth("ls", "--filter", "name=^nope"); strings.Contains(r.stdout, "opts") {
+		t.Errorf("ls --filter name=^nope:\n%s", r.stdout)
+	}
+	if r := e.berth("ls", "--filter", "status=running"); r.code != 2 {
+		t.Errorf("ls --filter status=running: exit %d", r.code)
+	}
+
+	e.mustBerth("down", "-t", "0", "--remove-orphans")
 	testenv.AssertNoLeak(t, e.leakScope(), before)
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"text/template"
 	"time"
@@ -709,11 +710,14 @@ func runEvents(c *cli.Context) error {
 	defer done()
 	w := c.App.Writer
 	asJSON := c.Bool("json")
-	ctx := c.Context
+	// --until cancels the stream itself: a deadline on the subscription
+	// could end it, with its own error, a moment before the deadline's
+	ctx, cancel := context.WithCancel(c.Context)
+	defer cancel()
+	var untilCame atomic.Bool
 	if !until.IsZero() {
-		var cancel func()
-		ctx, cancel = context.WithDeadline(ctx, until)
-		defer cancel()
+		stop := time.AfterFunc(time.Until(until), func() { untilCame.Store(true); cancel() })
+		defer stop.Stop()
 	}
 	err = eng.WatchEvents(ctx, name, services, func(ev service.ContainerEvent) error {
 		if ev.Time.Before(since) || !until.IsZero() && ev.Time.After(until) {
@@ -726,8 +730,8 @@ func runEvents(c *cli.Context) error {
 		_, err = fmt.Fprintln(w, line)
 		return err
 	})
-	if !until.IsZero() && errors.Is(err, context.DeadlineExceeded) && c.Context.Err() == nil {
-		return nil // --until came
+	if untilCame.Load() {
+		return nil
 	}
 	return err
 }
