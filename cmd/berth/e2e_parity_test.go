@@ -418,3 +418,83 @@ func TestE2EExecPsLsEventsOptions(t *testing.T) {
 	e.mustBerth("down", "-t", "0", "--remove-orphans")
 	testenv.AssertNoLeak(t, e.leakScope(), before)
 }
+
+// TestE2EPullOptions: pull names only the services given unless
+// --include-deps; --policy missing pulls only what is not there; up
+// --quiet-pull pulls without a line about it.
+func TestE2EPullOptions(t *testing.T) {
+	e := newE2E(t)
+	reg := testenv.StartRegistry(t)
+	web := reg.Push(t, testenv.BusyboxImage(t, testenv.WithEnv("ROLE=web")), "demo/web:1")
+	db := reg.Push(t, testenv.BusyboxImage(t, testenv.WithEnv("ROLE=db")), "demo/db:1")
+	e.writeFile("compose.yaml", "name: pulls\nservices:\n  web:\n    image: "+web+"\n    command: "+idle+"\n    depends_on: [db]\n  db:\n    image: "+db+"\n    command: "+idle+"\n")
+
+	r := e.mustBerth("pull", "web")
+	if !strings.Contains(r.stderr, "demo/web:1 Pulled") || strings.Contains(r.stderr, "demo/db") {
+		t.Errorf("pull web:\n%s", r.stderr)
+	}
+	r = e.mustBerth("pull", "--policy", "missing", "--include-deps", "web")
+	if !strings.Contains(r.stderr, "demo/db:1 Pulled") || strings.Contains(r.stderr, "demo/web") {
+		t.Errorf("pull --policy missing --include-deps web:\n%s", r.stderr)
+	}
+	if r := e.berth("pull", "--policy", "sometimes"); r.code != 2 {
+		t.Errorf("pull --policy sometimes: exit %d", r.code)
+	}
+
+	// a fresh namespace has neither image: up pulls both, silently
+	// (newE2E again would wait for the host lock this test holds)
+	e2 := &e2e{t: t, namespace: e.namespace + "-fresh", dataRoot: t.TempDir(), dir: t.TempDir()}
+	t.Cleanup(e2.cleanup)
+	e2.writeFile("compose.yaml", "name: pulls\nservices:\n  web:\n    image: "+web+"\n    command: "+idle+"\n")
+	r = e2.mustBerth("up", "-d", "--quiet-pull")
+	if strings.Contains(r.stderr, "Pull") || strings.Contains(r.stderr, "Image ") || !strings.Contains(r.stderr, "Container pulls-web-1 Started") {
+		t.Errorf("up --quiet-pull:\n%s", r.stderr)
+	}
+	e2.mustBerth("down", "-t", "0")
+}
+
+const quietBuildStack = `
+name: qb
+services:
+  app:
+    build: ./app
+    depends_on:
+      dep: {condition: service_completed_successfully}
+  dep:
+    build: ./app
+`
+
+// TestE2EQuietBuildAndRunBuild: up --quiet-build builds without BuildKit's
+// output; run --build rebuilds an image that is already there; build
+// --with-dependencies builds the dependencies' images too.
+func TestE2EQuietBuildAndRunBuild(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", quietBuildStack)
+	e.writeFile("app/Dockerfile", "FROM berth-test/busybox:1\nCOPY msg.txt /msg.txt\nCMD [\"cat\", \"/msg.txt\"]\n")
+	e.writeFile("app/msg.txt", "v1\n")
+	r := e.mustBerth("up", "-d", "--quiet-build")
+	if strings.Contains(r.stderr, "COPY") || strings.Contains(r.stderr, "naming to") || !strings.Contains(r.stderr, "Container qb-app-1") {
+		t.Errorf("up --quiet-build shows the build:\n%s", r.stderr)
+	}
+	e.writeFile("app/msg.txt", "v2\n")
+	if r := e.mustBerth("run", "--rm", "-T", "app"); strings.TrimSpace(r.stdout) != "v1" {
+		t.Errorf("run without --build rebuilt: %q", r.stdout)
+	}
+	r = e.mustBerth("run", "--rm", "-T", "--build", "--quiet-build", "app")
+	if strings.TrimSpace(r.stdout) != "v2" || strings.Contains(r.stderr, "COPY") {
+		t.Errorf("run --build --quiet-build: %q\n%s", r.stdout, r.stderr)
+	}
+	e.mustBerth("down", "--rmi", "local")
+	e.mustBerth("build", "--quiet", "app")
+	if _, ok := e.imageOf("qb-dep"); ok {
+		t.Error("build app built dep too")
+	}
+	e.mustBerth("build", "--quiet", "--with-dependencies", "app")
+	if _, ok := e.imageOf("qb-dep"); !ok {
+		t.Error("build --with-dependencies app did not build dep")
+	}
+	e.mustBerth("down", "--rmi", "local")
+	e.mustBerth("builder", "prune", "-a")
+	e.mustBerth("builder", "stop")
+	e.assertNoLeakSoon(before)
+}
