@@ -270,6 +270,9 @@ func loadCompatTable(t *testing.T, path string) map[string]*compatRow {
 		if len(r.reason) < 10 {
 			t.Errorf("%s:%d: say why and what berth does instead", path, i+1)
 		}
+		if r.status == "planned" && !strings.Contains(r.reason, "issue ") {
+			t.Errorf("%s:%d: a planned row names the issue that plans it", path, i+1)
+		}
 		key := compatKey(r.command, r.option)
 		if rows[key] != nil {
 			t.Errorf("%s:%d: %s listed twice", path, i+1, key)
