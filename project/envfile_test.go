@@ -65,3 +65,21 @@ func write(t *testing.T, dir, name, content string) string {
 	}
 	return path
 }
+
+// TestEnvFileOfUnselectedService: a missing env_file matters only to the
+// services that are loaded, as in Docker Compose (`up -d a`).
+func TestEnvFileOfUnselectedService(t *testing.T) {
+	dir := t.TempDir()
+	file := write(t, dir, "compose.yaml", "services:\n  a:\n    image: x\n    env_file: [a.env]\n  b:\n    image: x\n    env_file: [missing.env]\n")
+	write(t, dir, "a.env", "FROM_A=1\n")
+	p, err := Load(t.Context(), LoadOptions{ConfigPaths: []string{file}, Services: []string{"a"}, Environ: []string{}})
+	if err != nil {
+		t.Fatalf("load of a: %v", err)
+	}
+	if v := p.Services["a"].Environment["FROM_A"]; v == nil || *v != "1" || len(p.Services["a"].EnvFiles) != 0 {
+		t.Errorf("a's env_file not merged: %v %v", p.Services["a"].Environment, p.Services["a"].EnvFiles)
+	}
+	if _, err := Load(t.Context(), LoadOptions{ConfigPaths: []string{file}, Environ: []string{}}); err == nil || !strings.Contains(err.Error(), "missing.env") {
+		t.Errorf("load of every service: %v", err)
+	}
+}

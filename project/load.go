@@ -76,6 +76,13 @@ func Load(ctx context.Context, opts LoadOptions) (*types.Project, error) {
 	if err != nil {
 		return nil, err
 	}
+	// env_file is read for the selected services only, as Docker Compose
+	// does: `up -d a` works while b's env_file is missing
+	if !opts.NoEnvResolution {
+		if p, err = p.WithServicesEnvironmentResolved(!opts.KeepEnvFiles); err != nil {
+			return nil, err
+		}
+	}
 	if !opts.All {
 		p = p.WithoutUnnecessaryResources()
 	}
@@ -148,9 +155,8 @@ func projectOptions(opts LoadOptions, extra ...cli.ProjectOptionsFn) (*cli.Proje
 		cli.WithConsistency(!opts.NoConsistency),
 		cli.WithName(opts.ProjectName),
 	}
-	if opts.NoEnvResolution {
-		fns = append(fns, cli.WithoutEnvironmentResolution)
-	}
+	// Load resolves env_file itself, once services are selected
+	fns = append(fns, cli.WithoutEnvironmentResolution)
 	if !opts.KeepEnvFiles {
 		fns = append(fns, cli.WithDiscardEnvFile)
 	}
