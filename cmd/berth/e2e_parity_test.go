@@ -498,3 +498,19 @@ func TestE2EQuietBuildAndRunBuild(t *testing.T) {
 	e.mustBerth("builder", "stop")
 	e.assertNoLeakSoon(before)
 }
+
+// TestE2ECompatibilityNames: --compatibility names containers as Docker
+// Compose v1 did, and later commands find them by label whatever their name.
+func TestE2ECompatibilityNames(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", "name: compat\nservices:\n  web:\n    image: berth-test/busybox:1\n    command: "+idle+"\n")
+	e.mustBerth("--compatibility", "up", "-d")
+	if st := e.containers()["compat_web_1"]; st != "running" {
+		t.Errorf("--compatibility up: containers %v", e.containers())
+	}
+	if r := e.mustBerth("ps", "-q"); strings.TrimSpace(r.stdout) != "compat_web_1" {
+		t.Errorf("ps -q: %q", r.stdout)
+	}
+	e.mustBerth("down", "-t", "0")
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+}
