@@ -99,6 +99,8 @@ func explain(po *cli.ProjectOptions, err error) error {
 			Msg:  fmt.Sprintf("service %q refers to undefined %s %q", m[1], m[2], m[3]),
 			Err:  err,
 		})
+	case strings.HasPrefix(msg, "invalid "):
+		return locatePortError(files, err)
 	}
 	return err
 }

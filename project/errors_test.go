@@ -79,6 +79,16 @@ func TestLoadErrors(t *testing.T) {
 			want: `:4: services.web.networks: service "web" refers to undefined network "back"`,
 		},
 		{
+			name: "short port out of range names the service and the entry",
+			yaml: "services:\n  web:\n    image: x\n    ports:\n      - \"8080:80\"\n      - \"99999:80\"\n",
+			want: `:6: services.web.ports.1: invalid hostPort: 99999 in "99999:80": ` + portHint,
+		},
+		{
+			name: "long port out of range",
+			yaml: "services:\n  web:\n    image: x\n    ports:\n      - target: 80\n        published: \"99999\"\n",
+			want: `:5: services.web.ports.0: invalid published port "99999": ` + portHint,
+		},
+		{
 			name: "cycle",
 			yaml: "services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n",
 			want: `: dependency cycle detected: a -> b -> a`,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
@@ -26,9 +27,15 @@ type LoadOptions struct {
 	Profiles    []string
 	// NoInterpolate keeps ${VAR} references as written (config --no-interpolate).
 	NoInterpolate bool
-	// NoConsistency skips the cross-reference checks (used by config -q
-	// variants that only validate syntax); false for every normal command.
+	// NoConsistency skips the cross-reference checks (config
+	// --no-consistency); false for every normal command.
 	NoConsistency bool
+	// NoNormalize, NoPathResolution and NoEnvResolution are config's
+	// --no-normalize, --no-path-resolution and --no-env-resolution: the
+	// model as written, relative paths kept, env_file not merged.
+	NoNormalize      bool
+	NoPathResolution bool
+	NoEnvResolution  bool
 	// KeepEnvFiles keeps env_file entries in the model instead of merging
 	// them into environment; Docker Compose discards them for config.
 	KeepEnvFiles bool
@@ -69,8 +76,20 @@ func Load(ctx context.Context, opts LoadOptions) (*types.Project, error) {
 	if err != nil {
 		return nil, err
 	}
+	// env_file is read for the selected services only, as Docker Compose
+	// does: `up -d a` works while b's env_file is missing
+	if !opts.NoEnvResolution {
+		if p, err = p.WithServicesEnvironmentResolved(!opts.KeepEnvFiles); err != nil {
+			return nil, err
+		}
+	}
 	if !opts.All {
 		p = p.WithoutUnnecessaryResources()
+	}
+	if !opts.NoConsistency {
+		if err := checkPorts(po.ConfigPaths, p); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -90,9 +109,29 @@ func LoadModel(ctx context.Context, opts LoadOptions) (map[string]any, error) {
 	return m, nil
 }
 
+// Variable is a variable the Compose files use: ${NAME:-default} has a
+// DefaultValue, ${NAME:+alternate} a PresenceValue, ${NAME:?msg} is Required.
+type Variable = template.Variable
+
+// Variables lists the variables the Compose files use (config --variables):
+// the files are read uninterpolated and unvalidated, as a value may be
+// valid only once interpolated.
+func Variables(ctx context.Context, opts LoadOptions) (map[string]Variable, error) {
+	opts.NoInterpolate, opts.NoEnvResolution = true, true
+	po, err := projectOptions(opts, cli.WithLoadOptions(loader.WithSkipValidation))
+	if err != nil {
+		return nil, explain(po, err)
+	}
+	m, err := po.LoadModel(ctx)
+	if err != nil {
+		return nil, explain(po, err)
+	}
+	return template.ExtractVariables(m, template.DefaultPattern), nil
+}
+
 // projectOptions mirrors Docker Compose's ProjectOptions.toProjectOptions so
 // that file discovery, .env handling and name precedence behave the same.
-func projectOptions(opts LoadOptions) (*cli.ProjectOptions, error) {
+func projectOptions(opts LoadOptions, extra ...cli.ProjectOptionsFn) (*cli.ProjectOptions, error) {
 	pwd, err := os.Getwd()
 	if err != nil {
 		return nil, err
@@ -111,14 +150,17 @@ func projectOptions(opts LoadOptions) (*cli.ProjectOptions, error) {
 		cli.WithDotEnv,
 		cli.WithDefaultProfiles(opts.Profiles...),
 		cli.WithInterpolation(!opts.NoInterpolate),
-		cli.WithResolvedPaths(true),
-		cli.WithNormalization(true),
+		cli.WithResolvedPaths(!opts.NoPathResolution),
+		cli.WithNormalization(!opts.NoNormalize),
 		cli.WithConsistency(!opts.NoConsistency),
 		cli.WithName(opts.ProjectName),
 	}
+	// Load resolves env_file itself, once services are selected
+	fns = append(fns, cli.WithoutEnvironmentResolution)
 	if !opts.KeepEnvFiles {
 		fns = append(fns, cli.WithDiscardEnvFile)
 	}
+	fns = append(fns, extra...)
 	po, err := cli.NewProjectOptions(opts.ConfigPaths, fns...)
 	if err != nil {
 		return po, err

@@ -14,8 +14,10 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-// Separator joins project, service and number in container names.
-const Separator = "-"
+// Separator joins project, service and number in container names, and
+// project and service in the names of built images. --compatibility makes
+// it "_", Docker Compose v1's, as Docker Compose does.
+var Separator = "-"
 
 // ImageName is the image a service runs: its image:, or the name Docker
 // Compose gives a built image, <project>-<service>.
@@ -125,6 +127,25 @@ func ValidateContainerName(name string) error {
 	}
 	if !validContainerName.MatchString(name) {
 		return fmt.Errorf("container name %q is not valid: letters, digits and single '.', '_' or '-' between them", name)
+	}
+	return nil
+}
+
+// CheckContainerNames refuses two services with the same container_name
+// before anything is created, with Docker Compose's words (`container name
+// "X" is already in use`), the file, the line and both services.
+func CheckContainerNames(p *types.Project) error {
+	owner := map[string]string{}
+	for _, name := range p.ServiceNames() {
+		s := p.Services[name]
+		if s.ContainerName == "" {
+			continue
+		}
+		if other, ok := owner[s.ContainerName]; ok {
+			return locate(p.ComposeFiles, &Error{Path: "services." + name + ".container_name",
+				Msg: fmt.Sprintf("container name %q is already in use by service %q: container_name must be unique", s.ContainerName, other)})
+		}
+		owner[s.ContainerName] = name
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ declare -A allowed=(
   [internal/kubetest]="internal/testenv internal/imagekit"
   [internal/kube]="project internal/translate internal/record internal/runspec network/netspec"
   [internal/kubeapply]="internal/kube internal/progress project internal/translate internal/record internal/runspec network/netspec"
+  [internal/treetar]=""
   [cmd/berth-logger]="internal/logs"
 )
 for pkg in "${!allowed[@]}"; do

@@ -125,7 +125,9 @@ func (e *Engine) LoadImages(ctx context.Context, r io.Reader) ([]string, error) 
 type PullRequest struct {
 	// IgnoreBuildable skips the images of services that have build:.
 	IgnoreBuildable bool
-	Sink            progress.Sink
+	// Missing pulls only the images that are not present (--policy missing).
+	Missing bool
+	Sink    progress.Sink
 }
 
 // Pull pulls the services' images. Images a build: can make are pulled apart,
@@ -147,6 +149,14 @@ func (e *Engine) Pull(ctx context.Context, p *types.Project, req PullRequest) (b
 		}
 		if !slices.Contains(refs, s.Image) {
 			refs = append(refs, s.Image)
+		}
+	}
+	if req.Missing {
+		if refs, err = e.missingImages(ctx, refs); err != nil {
+			return nil, nil, err
+		}
+		if buildable, err = e.missingImages(ctx, buildable); err != nil {
+			return nil, nil, err
 		}
 	}
 	err = e.Runtime.PullAll(ctx, refs, req.Sink)
@@ -191,4 +201,19 @@ func (e *Engine) Push(ctx context.Context, p *types.Project, req PushRequest) (s
 		refs = append(refs, push.Target)
 	}
 	return skipped, rt.PushAll(ctx, refs, req.Sink)
+}
+
+// missingImages keeps the references that are not in the image store.
+func (e *Engine) missingImages(ctx context.Context, refs []string) ([]string, error) {
+	var out []string
+	for _, ref := range refs {
+		_, err := e.Runtime.ImageConfig(ctx, ref)
+		switch {
+		case ctrd.IsNotFound(err) || errors.Is(err, ctrd.ErrImageNotFound):
+			out = append(out, ref)
+		case err != nil:
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/record"
+	"github.com/berth-dev/berth/internal/treetar"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/service/plan"
 	"github.com/berth-dev/berth/volumes"
@@ -144,19 +146,21 @@ func (e *Engine) Projects(ctx context.Context) ([]ProjectSummary, error) {
 	return out, nil
 }
 
-// ServiceContainer finds a service's replica by its index (one-offs excluded). The
-// error says whether the service exists at all, and which ones do.
+// ServiceContainer finds a service's replica by its index, 0 meaning the lowest
+// numbered one (one-offs excluded). The error says whether the service exists at
+// all, and which ones do.
 func (e *Engine) ServiceContainer(ctx context.Context, projectName, service string, index int) (Container, error) {
 	cs, err := e.Containers(ctx, projectName)
 	if err != nil {
 		return Container{}, err
 	}
+	slices.SortStableFunc(cs, func(a, b Container) int { return a.Number - b.Number })
 	var services []string
 	for _, c := range cs {
 		if c.Oneoff {
 			continue
 		}
-		if c.Service == service && c.Number == index {
+		if c.Service == service && (c.Number == index || index == 0) {
 			return c, nil
 		}
 		if !slices.Contains(services, c.Service) {
@@ -197,4 +201,33 @@ func (e *Engine) Signal(ctx context.Context, c Container, signal string) error {
 		return err
 	}
 	return rt.Kill(ctx, c.ID, signal)
+}
+
+// Export writes the container's root file system as a tar archive.
+func (e *Engine) Export(ctx context.Context, c Container, w io.Writer) error {
+	return e.Runtime.WithRootfs(ctx, c.ID, func(root string) error {
+		return treetar.Write(w, root, treetar.Options{})
+	})
+}
+
+// VolumesOfServices keeps the volumes the services' containers mount.
+func (e *Engine) VolumesOfServices(ctx context.Context, projectName string, vols []volumes.Volume, services []string) ([]volumes.Volume, error) {
+	cs, err := e.Containers(ctx, projectName)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, c := range cs {
+		if !slices.Contains(services, c.Service) {
+			continue
+		}
+		mounts, err := e.Runtime.Mounts(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range mounts {
+			used[m.Source] = true
+		}
+	}
+	return slices.DeleteFunc(vols, func(v volumes.Volume) bool { return !used[v.Mountpoint] }), nil
 }

@@ -19,7 +19,7 @@ var version = "dev"
 // main without os.Exit, so tests can drive the whole CLI in-process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, reorderArgs(app, args))
 	return report(stderr, err)
 }
 
@@ -41,6 +41,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:           true,
 		Suggest:                   true,
 		Flags:                     globalFlags(),
+		Before:                    setGlobals,
 		Commands:                  commands(),
 		OnUsageError:              usageError,
 		ExitErrHandler:            func(*cli.Context, error) {},
@@ -65,6 +66,7 @@ func commands() []*cli.Command {
 		logsCommand(),
 		lsCommand(),
 		volumeCommand(),
+		volumesCommand(),
 		networkCommand(),
 		portCommand(),
 		pullCommand(),
@@ -74,11 +76,13 @@ func commands() []*cli.Command {
 		imagesCommand(),
 		imageCommand(),
 		versionCommand(),
+		exportCommand(),
 		doctorCommand(),
 		helperCommand(),
 	}
 	cmds = append(cmds, lifecycleCommands()...)
 	cmds = append(cmds, kubeCommands()...)
+	cmds = append(cmds, refusalCommands()...)
 	for _, c := range cmds {
 		setUsageHandler(c)
 	}

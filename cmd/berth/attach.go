@@ -75,9 +75,9 @@ func attachUp(c *cli.Context, eng *service.Engine, projectName string, opts atta
 	}
 	names := make([]string, len(attached))
 	for i, ctr := range attached {
-		names[i] = ctr.Name
+		names[i] = nameWithoutProject(projectName, ctr)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "Attaching to %s\n", strings.Join(names, ", "))
+	fmt.Fprintf(c.App.Writer, "Attaching to %s\n", strings.Join(names, ", "))
 	var out sync.Mutex
 	followAll(ctx, c, eng, attached, opts.since, &out)
 	session := attach.Session{Engine: eng.Attached(), Project: projectName, Opts: opts.Options, Attached: attached,
@@ -128,9 +128,12 @@ func followAll(ctx context.Context, c *cli.Context, eng *service.Engine, cs []se
 	for _, ctr := range cs {
 		width = max(width, len(prefixName(ctr)))
 	}
-	color := os.Getenv("NO_COLOR") == "" && isTerminal(c.App.Writer)
+	color := !c.Bool("no-color") && useColor(c, c.App.Writer)
 	for i, ctr := range cs {
 		prefix := logs.Prefix(prefixName(ctr), width, i, color)
+		if c.Bool("no-log-prefix") {
+			prefix = ""
+		}
 		go func() {
 			_ = logs.Follow(ctx, eng.LogPath(ctr.Name), logs.ReadOptions{Since: since, Tail: -1}, func(e logs.Entry) {
 				out.Lock()

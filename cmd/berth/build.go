@@ -32,6 +32,7 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "pull", Usage: "always attempt to pull a newer version of the image"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "don't print anything to stdout"},
 			&cli.StringFlag{Name: "progress", Usage: "build progress `TYPE`: auto, tty, plain, quiet or rawjson (default: the global --progress)"},
+			&cli.BoolFlag{Name: "with-dependencies", Usage: "also build the images of the services the named ones depend on"},
 		},
 		Action: runBuild,
 	}
@@ -53,7 +54,11 @@ func runBuild(c *cli.Context) error {
 		Builder: newBuilder(c),
 		Warn:    func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
 	}
-	_, err = eng.Build(c.Context, p, service.BuildRequest{Services: c.Args().Slice(), Options: bopts})
+	services := c.Args().Slice()
+	if c.Bool("with-dependencies") {
+		services = nil // every service loaded: the named ones and their dependencies
+	}
+	_, err = eng.Build(c.Context, p, service.BuildRequest{Services: services, Options: bopts})
 	return err
 }
 
@@ -103,7 +108,11 @@ func buildkitDaemon(c *cli.Context) build.Daemon {
 }
 
 func newBuilder(c *cli.Context) *build.Builder {
-	return &build.Builder{Daemon: buildkitDaemon(c), Out: c.App.ErrWriter}
+	b := &build.Builder{Daemon: buildkitDaemon(c), Out: c.App.ErrWriter}
+	if c.Bool("quiet-build") {
+		b.Out = nil // up and run --quiet-build: the build's errors still come back
+	}
+	return b
 }
 
 func builderCommand() *cli.Command {

@@ -132,7 +132,7 @@ func TestE2EExamplesMonolithSplit(t *testing.T) {
 	}
 
 	r := e.mustBerth("-f", v2File, "down", "-v")
-	if !strings.Contains(r.stderr, "Volume monolith-split-data  Removed") {
+	if !strings.Contains(r.stderr, "Volume monolith-split-data Removed") {
 		t.Errorf("down -v of v2 did not remove the shared volume:\n%s", r.stderr)
 	}
 	testenv.AssertNoLeak(t, e.buildScope(), before)

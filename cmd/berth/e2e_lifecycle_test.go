@@ -85,7 +85,7 @@ func TestE2ELifecycleStopStartKillPauseRm(t *testing.T) {
 
 	// stop keeps the containers, exited, dependents stopped first
 	r := e.mustBerth("stop")
-	assertBefore(t, progressLines(r.stderr), "Container lc-app-1  Stopped", "Container lc-db-1  Stopping")
+	assertBefore(t, progressLines(r.stderr), "Container lc-app-1 Stopped", "Container lc-db-1 Stopping")
 	for _, name := range []string{"lc-app-1", "lc-db-1"} {
 		if row := psAll(t, e)[name]; row.State != "exited" || !strings.HasPrefix(row.Status, "Exited (0)") {
 			t.Errorf("%s after stop: %s / %s", name, row.State, row.Status)
@@ -97,13 +97,13 @@ func TestE2ELifecycleStopStartKillPauseRm(t *testing.T) {
 
 	// start brings them back; restart gives a new process
 	r = e.mustBerth("start")
-	assertBefore(t, progressLines(r.stderr), "Container lc-db-1  Started", "Container lc-app-1  Starting")
+	assertBefore(t, progressLines(r.stderr), "Container lc-db-1 Started", "Container lc-app-1 Starting")
 	pids := e.tasks()
 	if len(pids) != 2 {
 		t.Fatalf("running after start: %v", pids)
 	}
 	r = e.mustBerth("restart", "-t", "1", "app")
-	if !strings.Contains(r.stderr, "Container lc-app-1  Restarting") {
+	if !strings.Contains(r.stderr, "Container lc-app-1 Restarting") {
 		t.Errorf("restart progress:\n%s", r.stderr)
 	}
 	after := e.tasks()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -19,7 +20,7 @@ func execCommand() *cli.Command {
 		Description: "Runs COMMAND in the service's container (replica 1, or --index) and exits with its exit code.\n" +
 			"A terminal is allocated when stdin is one, unless -T is given.",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "no-TTY", Aliases: []string{"T"}, Usage: "disable pseudo-TTY allocation"},
+			&cli.BoolFlag{Name: "no-tty", Aliases: []string{"T", "no-TTY"}, Usage: "disable pseudo-TTY allocation"},
 			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Value: true, Usage: "keep STDIN open"},
 			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables (`KEY=VALUE`)"},
@@ -27,6 +28,7 @@ func execCommand() *cli.Command {
 			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "path to `DIR` for the command"},
 			&cli.IntFlag{Name: "index", Value: 1, Usage: "`INDEX` of the container if the service has several replicas"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the command in the background"},
+			&cli.BoolFlag{Name: "privileged", Usage: "give the command every capability"},
 		},
 		Action: runExec,
 	}
@@ -47,8 +49,8 @@ func runExec(c *cli.Context) error {
 	}
 	defer done()
 	tty := !c.Bool("no-TTY") && (c.Bool("tty") || isTerminal(os.Stdin) && isTerminal(c.App.Writer))
-	spec := ctrd.ExecSpec{Args: args, Env: c.StringSlice("env"), User: c.String("user"), Cwd: c.String("workdir"),
-		Tty: tty, Stdout: c.App.Writer, Stderr: c.App.ErrWriter}
+	spec := ctrd.ExecSpec{Args: args, Env: resolveEnv(c.StringSlice("env")), User: c.String("user"), Cwd: c.String("workdir"),
+		Tty: tty, Stdout: c.App.Writer, Stderr: c.App.ErrWriter, Privileged: c.Bool("privileged")}
 	if c.Bool("interactive") && !c.Bool("detach") {
 		spec.Stdin = os.Stdin
 	}
@@ -90,6 +92,9 @@ func projectName(c *cli.Context) (string, error) {
 		return name, project.ValidateName(name)
 	}
 	p, err := project.Load(c.Context, loadOptions(c))
+	if name := nameWithoutFile(c); name != "" && errors.Is(err, project.ErrNoConfigFile) {
+		return name, project.ValidateName(name)
+	}
 	if err != nil {
 		return "", err
 	}

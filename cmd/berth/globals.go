@@ -25,6 +25,10 @@ const (
 	flagCNIPath    = "cni-path"
 	flagSnapshot   = "snapshotter"
 	flagHostsDir   = "hosts-dir"
+	flagAnsi       = "ansi"
+	flagParallel   = "parallel"
+	flagAllRes     = "all-resources"
+	flagCompat     = "compatibility"
 )
 
 func globalFlags() []cli.Flag {
@@ -36,6 +40,10 @@ func globalFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: flagProfile, Usage: "enable services of profile `NAME` (repeatable; or $COMPOSE_PROFILES)"},
 		&cli.BoolFlag{Name: flagDryRun, Usage: "print what would be done and change nothing"},
 		&cli.StringFlag{Name: flagProgress, Value: "auto", Usage: "progress output `TYPE`: auto, tty, plain or quiet"},
+		&cli.StringFlag{Name: flagAnsi, Value: ansiAuto, EnvVars: []string{"COMPOSE_ANSI"}, Usage: "when to print ANSI control characters (colours, the redrawn progress display): `WHEN` never, always or auto"},
+		&cli.IntFlag{Name: flagParallel, Value: -1, EnvVars: []string{"COMPOSE_PARALLEL_LIMIT"}, Usage: "at most `N` operations (creations, starts, stops) at once; -1 for berth's default"},
+		&cli.BoolFlag{Name: flagAllRes, Usage: "include the networks and volumes no selected service uses"},
+		&cli.BoolFlag{Name: flagCompat, EnvVars: []string{"COMPOSE_COMPATIBILITY"}, Usage: "name containers and built images as Docker Compose v1 did: <project>_<service>_<n>"},
 		&cli.StringFlag{Name: flagAddress, Aliases: []string{"a"}, EnvVars: []string{"CONTAINERD_ADDRESS"}, Value: "/run/containerd/containerd.sock", Usage: "containerd socket `PATH`"},
 		&cli.StringFlag{Name: flagNamespace, Aliases: []string{"n"}, EnvVars: []string{"CONTAINERD_NAMESPACE"}, Value: "berth", Usage: "containerd `NAMESPACE`"},
 		&cli.StringFlag{Name: flagDataRoot, EnvVars: []string{"BERTH_DATA_ROOT"}, Value: "/var/lib/berth", Usage: "`DIR` for berth's state: networks, volumes, logs"},
@@ -62,7 +70,21 @@ func loadOptions(c *cli.Context) project.LoadOptions {
 		ProjectDir:  c.String(flagProjectDir),
 		EnvFiles:    envFiles,
 		Profiles:    c.StringSlice(flagProfile),
+		All:         c.Bool(flagAllRes),
 	}
+}
+
+// setGlobals applies the global flags that are process-wide settings: the
+// name separator of --compatibility, as Docker Compose sets its own.
+func setGlobals(c *cli.Context) error {
+	project.Separator = "-"
+	if c.Bool(flagCompat) {
+		project.Separator = "_"
+	}
+	if _, err := ansiMode(c); err != nil {
+		return usageErr{err}
+	}
+	return nil
 }
 
 // stateRoot is the data root of the containerd namespace in use: each

@@ -28,6 +28,8 @@ func pullCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "pull without printing progress information"},
 			&cli.BoolFlag{Name: "ignore-pull-failures", Usage: "pull what it can and ignore images with pull failures"},
 			&cli.BoolFlag{Name: "ignore-buildable", Usage: "ignore images that can be built"},
+			&cli.StringFlag{Name: "policy", Usage: "pull `POLICY`: missing (only images not present) or always"},
+			&cli.BoolFlag{Name: "include-deps", Usage: "also pull the images of the services the named ones depend on"},
 		},
 		Action: runPull,
 	}
@@ -36,6 +38,7 @@ func pullCommand() *cli.Command {
 func runPull(c *cli.Context) error {
 	opts := loadOptions(c)
 	opts.Services = c.Args().Slice()
+	opts.NoDeps = !c.Bool("include-deps")
 	p, err := project.Load(c.Context, opts)
 	if err != nil {
 		return err
@@ -49,7 +52,12 @@ func runPull(c *cli.Context) error {
 	if err != nil {
 		return usageErr{err}
 	}
-	buildServices, buildErr, err := eng.Pull(c.Context, p, service.PullRequest{IgnoreBuildable: c.Bool("ignore-buildable"), Sink: disp})
+	missing, err := pullPolicyMissing(c.String("policy"))
+	if err != nil {
+		disp.Stop()
+		return err
+	}
+	buildServices, buildErr, err := eng.Pull(c.Context, p, service.PullRequest{IgnoreBuildable: c.Bool("ignore-buildable"), Missing: missing, Sink: disp})
 	disp.Stop()
 	if buildErr != nil {
 		fmt.Fprintf(c.App.ErrWriter, "warning: some service image(s) must be built from source by running:\n    berth build %s\n", strings.Join(buildServices, " "))

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"text/template"
 	"time"
@@ -57,7 +58,7 @@ func lifecycleProject(c *cli.Context, services []string) (string, *types.Project
 	if err == nil {
 		return p.Name, p, nil
 	}
-	if name := c.String(flagProject); name != "" && errors.Is(err, project.ErrNoConfigFile) {
+	if name := nameWithoutFile(c); name != "" && errors.Is(err, project.ErrNoConfigFile) {
 		return name, nil, project.ValidateName(name)
 	}
 	return "", nil, err
@@ -122,6 +123,8 @@ func createCommand() *cli.Command {
 			&cli.BoolFlag{Name: "build", Usage: "build images before creating containers"},
 			&cli.BoolFlag{Name: "no-build", Usage: "don't build an image, even if it's missing"},
 			&cli.StringSliceFlag{Name: "scale", Usage: "scale SERVICE to NUM instances (`SERVICE=NUM`)"},
+			&cli.BoolFlag{Name: "quiet-pull", Usage: "pull without printing progress information"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "assume yes: recreate volumes whose definition changed (their data is lost)"},
 		},
 		Action: runCreate,
 	}
@@ -142,15 +145,32 @@ func startCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "start",
 		Usage:     "Start the services' existing containers",
-		UsageText: "berth start [SERVICE...]",
+		UsageText: "berth start [OPTIONS] [SERVICE...]",
 		Description: "Starts the stopped containers of the services and of the services they depend on, dependencies\n" +
 			"first, waiting for the conditions depends_on names. A service without a container is an error:\n" +
-			"create it with 'berth create' or 'berth up'.",
-		Action: func(c *cli.Context) error {
-			_, err := runLifecycleOn(c, service.LifecycleRequest{Services: c.Args().Slice()}, (*service.Engine).Start, true)
-			return err
+			"create it with 'berth create' or 'berth up'. --wait then waits until every container runs, and is\n" +
+			"healthy when it has a health check.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "wait", Usage: "wait for services to be running|healthy"},
+			&cli.IntFlag{Name: "wait-timeout", Usage: "maximum duration in `SECONDS` to wait for the project to be running|healthy"},
 		},
+		Action: runStart,
 	}
+}
+
+func runStart(c *cli.Context) error {
+	services := c.Args().Slice()
+	if _, err := runLifecycleOn(c, service.LifecycleRequest{Services: services}, (*service.Engine).Start, true); err != nil {
+		return err
+	}
+	if !c.Bool("wait") || c.Bool(flagDryRun) {
+		return nil
+	}
+	name, p, err := lifecycleProject(c, services)
+	if err != nil {
+		return err
+	}
+	return waitReady(c, name, p, services, time.Duration(c.Int("wait-timeout"))*time.Second)
 }
 
 func stopCommand() *cli.Command {
@@ -660,17 +680,24 @@ func eventsCommand() *cli.Command {
 		Name:      "events",
 		Usage:     "Receive real time events from the services' containers",
 		UsageText: "berth events [OPTIONS] [SERVICE...]",
-		Description: "Streams containerd's events for the project's containers until Ctrl-C: create, start, die\n" +
-			"(with exitCode), pause, unpause, oom, destroy and the exec events. containerd reports no kill or stop\n" +
-			"events: a stop shows as die.",
+		Description: "Streams containerd's events for the project's containers until Ctrl-C or --until: create, start,\n" +
+			"die (with exitCode), pause, unpause, oom, destroy and the exec events. containerd reports no kill or\n" +
+			"stop events: a stop shows as die. containerd keeps no history either: events before the command\n" +
+			"started cannot be shown, so --since only leaves out what comes before a time still to come.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "output events as a stream of json objects"},
+			&cli.StringFlag{Name: "since", Usage: "show the events from `TIME` (2013-01-02T13:23:37Z, Unix seconds, or 42m for 42 minutes ago)"},
+			&cli.StringFlag{Name: "until", Usage: "stream events until `TIME`, then exit (same forms as --since)"},
 		},
 		Action: runEvents,
 	}
 }
 
 func runEvents(c *cli.Context) error {
+	since, until, err := eventsWindow(c)
+	if err != nil {
+		return err
+	}
 	services := c.Args().Slice()
 	name, _, err := lifecycleProject(c, services)
 	if err != nil {
@@ -683,7 +710,19 @@ func runEvents(c *cli.Context) error {
 	defer done()
 	w := c.App.Writer
 	asJSON := c.Bool("json")
-	return eng.WatchEvents(c.Context, name, services, func(ev service.ContainerEvent) error {
+	// --until cancels the stream itself: a deadline on the subscription
+	// could end it, with its own error, a moment before the deadline's
+	ctx, cancel := context.WithCancel(c.Context)
+	defer cancel()
+	var untilCame atomic.Bool
+	if !until.IsZero() {
+		stop := time.AfterFunc(time.Until(until), func() { untilCame.Store(true); cancel() })
+		defer stop.Stop()
+	}
+	err = eng.WatchEvents(ctx, name, services, func(ev service.ContainerEvent) error {
+		if ev.Time.Before(since) || !until.IsZero() && ev.Time.After(until) {
+			return nil
+		}
 		line, err := formatEvent(ev, asJSON)
 		if err != nil {
 			return err
@@ -691,6 +730,28 @@ func runEvents(c *cli.Context) error {
 		_, err = fmt.Fprintln(w, line)
 		return err
 	})
+	if untilCame.Load() {
+		return nil
+	}
+	return err
+}
+
+// eventsWindow reads --since and --until; a --since in the past gets a
+// warning, as containerd cannot replay what happened before.
+func eventsWindow(c *cli.Context) (since, until time.Time, err error) {
+	if since, err = parseLogTime(c.String("since")); err != nil {
+		return since, until, usageErr{fmt.Errorf("invalid --since: %w", err)}
+	}
+	if until, err = parseLogTime(c.String("until")); err != nil {
+		return since, until, usageErr{fmt.Errorf("invalid --until: %w", err)}
+	}
+	if !since.IsZero() && !until.IsZero() && until.Before(since) {
+		return since, until, usageErr{errors.New("--until is before --since")}
+	}
+	if !since.IsZero() && time.Until(since) < -time.Second {
+		warn(c, "containerd keeps no event history: berth shows the events from now on")
+	}
+	return since, until, nil
 }
 
 // formatEvent renders an event as Docker Compose does: a line

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -93,7 +92,7 @@ func logSources(c *cli.Context, eng *service.Engine, cs []service.Container) []l
 		}
 		width = max(width, len(names[i]))
 	}
-	color := !c.Bool("no-color") && os.Getenv("NO_COLOR") == "" && isTerminal(c.App.Writer)
+	color := !c.Bool("no-color") && useColor(c, c.App.Writer)
 	out := make([]logSource, len(cs))
 	for i, ctr := range cs {
 		out[i] = logSource{path: eng.LogPath(ctr.Name)}

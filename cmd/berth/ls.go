@@ -18,6 +18,7 @@ func lsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all projects, stopped ones included"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only display project names"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output `FORMAT`: table or json"},
+			&cli.StringSliceFlag{Name: "filter", Usage: "filter by a property: `name=REGEXP` (repeatable)"},
 		},
 		Action: runLs,
 	}
@@ -36,6 +37,10 @@ func runLs(c *cli.Context) error {
 	if format != "table" && format != "json" {
 		return usageErr{fmt.Errorf("unsupported format %q: use table or json", format)}
 	}
+	match, err := lsFilter(c.StringSlice("filter"))
+	if err != nil {
+		return err
+	}
 	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
@@ -49,7 +54,7 @@ func runLs(c *cli.Context) error {
 	for _, p := range projects {
 		st := p.States
 		row := lsRow{Name: p.Name, Status: statusSummary(st), ConfigFiles: strings.Join(p.ConfigFiles, ","), running: st["running"] > 0}
-		if row.running || c.Bool("all") {
+		if (row.running || c.Bool("all")) && match(p.Name) {
 			rows = append(rows, row)
 		}
 	}

@@ -28,8 +28,10 @@ func psCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only display IDs"},
 			&cli.BoolFlag{Name: "services", Usage: "display services"},
 			&cli.StringSliceFlag{Name: "status", Usage: "filter by `STATUS`: created, running, paused, restarting, exited, dead"},
-			&cli.StringSliceFlag{Name: "filter", Usage: "filter by a property (`status=running`)"},
+			&cli.StringFlag{Name: "filter", Usage: "filter by a property (`status=running`)"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output `FORMAT`: table or json"},
+			&cli.BoolFlag{Name: "no-trunc", Usage: "don't truncate output"},
+			&cli.BoolFlag{Name: "orphans", Value: true, Usage: "include containers of services the Compose file does not declare (--orphans=false leaves them out)"},
 		},
 		Action: runPs,
 	}
@@ -79,6 +81,10 @@ func runPs(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	declared, err := declaredServices(c)
+	if err != nil {
+		return err
+	}
 	eng, done, err := newEngine(c)
 	if err != nil {
 		return err
@@ -90,7 +96,7 @@ func runPs(c *cli.Context) error {
 	}
 	var rows []psRow
 	for _, ctr := range cs {
-		if !psSelected(c, ctr, statuses) {
+		if !psSelected(c, ctr, statuses) || declared != nil && !slices.Contains(declared, ctr.Service) {
 			continue
 		}
 		rows = append(rows, newPsRow(eng, name, ctr))
@@ -100,7 +106,7 @@ func runPs(c *cli.Context) error {
 
 func psStatuses(c *cli.Context) ([]string, error) {
 	statuses := c.StringSlice("status")
-	for _, f := range c.StringSlice("filter") {
+	if f := c.String("filter"); f != "" {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok || k != "status" {
 			return nil, usageErr{fmt.Errorf("unsupported filter %q: only status=STATUS is supported", f)}
@@ -244,16 +250,20 @@ func printPs(c *cli.Context, rows []psRow, format string) error {
 			fmt.Fprintln(w, string(b))
 		}
 	default:
-		return psTable(w, rows)
+		return psTable(w, rows, !c.Bool("no-trunc"))
 	}
 	return nil
 }
 
-func psTable(w io.Writer, rows []psRow) error {
+func psTable(w io.Writer, rows []psRow, trunc bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tIMAGE\tCOMMAND\tSERVICE\tCREATED\tSTATUS\tPORTS")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Image, truncate(r.Command, 22), r.Service, r.RunningFor, r.Status, r.Ports)
+		command := r.Command
+		if trunc {
+			command = truncate(command, 22)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Image, command, r.Service, r.RunningFor, r.Status, r.Ports)
 	}
 	return tw.Flush()
 }

@@ -26,7 +26,15 @@ func display(c *cli.Context, quiet bool) (progress.Display, error) {
 	if quiet {
 		return progress.NewQuiet(), nil
 	}
-	return progress.New(c.String(flagProgress), c.App.ErrWriter, isTerminal(c.App.ErrWriter))
+	ansi, err := ansiMode(c)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := progressMode(c.String(flagProgress), ansi, isTerminal(c.App.ErrWriter))
+	if err != nil {
+		return nil, err
+	}
+	return progress.New(mode, c.App.ErrWriter, mode == progress.ModeTTY)
 }
 
 func isTerminal(w any) bool {

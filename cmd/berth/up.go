@@ -45,7 +45,10 @@ func upCommand() *cli.Command {
 			&cli.IntFlag{Name: "wait-timeout", Usage: "maximum duration in `SECONDS` to wait for the project to be running|healthy"},
 			&cli.StringSliceFlag{Name: "scale", Usage: "scale SERVICE to NUM instances (`SERVICE=NUM`); overrides the scale setting in the Compose file"},
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "watch the develop.watch paths and sync, restart or rebuild on change (see 'berth watch')"},
-		}, append(attachFlags(), watchFlags()...)...),
+			&cli.BoolFlag{Name: "quiet-pull", Usage: "pull without printing progress information"},
+			&cli.BoolFlag{Name: "quiet-build", Usage: "suppress the build's progress output"},
+			&cli.BoolFlag{Name: "menu", EnvVars: []string{"COMPOSE_MENU"}, Usage: "Docker Desktop's navigation menu, which berth does not have (--menu=false is the default)"},
+		}, append(attachFlags(), append(watchFlags(), upOutputFlags()...)...)...),
 		Action: runUp,
 	}
 }
@@ -55,6 +58,9 @@ func runUp(c *cli.Context) error {
 	opts.Services = c.Args().Slice()
 	opts.NoDeps = c.Bool("no-deps")
 	p, err := project.Load(c.Context, opts)
+	if err == nil {
+		err = project.CheckContainerNames(p)
+	}
 	if err != nil {
 		return err
 	}
@@ -72,6 +78,7 @@ func runUp(c *cli.Context) error {
 		return err
 	}
 	attached := !c.Bool("detach") && !req.Wait && !req.DryRun
+	warnMenu(c, attached)
 	var aopts attachOptions
 	if attached {
 		if aopts, err = newAttachOptions(c, p, req); err != nil {
@@ -97,6 +104,7 @@ func runUp(c *cli.Context) error {
 		}
 	}
 	plan, err := eng.Up(ctx, p, req)
+	err = waitTimeoutError(c, err, c.Int("wait-timeout"))
 	if req.DryRun && plan != nil {
 		printPlan(c, plan)
 	}
@@ -196,10 +204,12 @@ func downCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "down",
 		Usage:     "Stop and remove the project's containers and networks",
-		UsageText: "berth down [OPTIONS]",
+		UsageText: "berth down [OPTIONS] [SERVICE...]",
 		Description: "Stops every container of the project (dependents first, independent services in parallel), removes\n" +
 			"them, their network namespaces and addresses, and the project's networks. -v also removes its named\n" +
-			"volumes (never external ones). It works from the containers' labels, so it also cleans up after a crash.",
+			"volumes (never external ones). It works from the containers' labels, so it also cleans up after a crash.\n" +
+			"With services, only their containers (and their dependents') go; the networks and volumes go with the\n" +
+			"project's last container.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "remove named volumes declared in the volumes section and anonymous volumes"},
 			&cli.BoolFlag{Name: "remove-orphans", Usage: "remove containers for services not defined in the Compose file"},
@@ -212,7 +222,7 @@ func downCommand() *cli.Command {
 
 func runDown(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return usageErr{fmt.Errorf("down takes no service names; use 'berth rm -s SERVICE'")}
+		return downServices(c)
 	}
 	p, name, err := projectForDown(c)
 	if err != nil {
@@ -253,7 +263,7 @@ func projectForDown(c *cli.Context) (*types.Project, string, error) {
 	if err == nil {
 		return p, p.Name, nil
 	}
-	if name := c.String(flagProject); name != "" && errors.Is(err, project.ErrNoConfigFile) {
+	if name := nameWithoutFile(c); name != "" && errors.Is(err, project.ErrNoConfigFile) {
 		return nil, name, project.ValidateName(name)
 	}
 	return nil, "", err
@@ -263,6 +273,9 @@ func projectForDown(c *cli.Context) (*types.Project, string, error) {
 // prints the plan of a dry run: create and scale are up with fixed options.
 func convergeProject(c *cli.Context, opts project.LoadOptions, req service.UpRequest) error {
 	p, err := project.Load(c.Context, opts)
+	if err == nil {
+		err = project.CheckContainerNames(p)
+	}
 	if err != nil {
 		return err
 	}
@@ -317,7 +330,8 @@ func newEngineWith(c *cli.Context, client *ctrd.Client) (*service.Engine, func()
 		Volumes:   volumes.NewManager(dataRoot),
 		DataRoot:  dataRoot,
 		Namespace: client.Namespace(),
-		Progress:  disp,
+		Parallel:  c.Int(flagParallel),
+		Progress:  quietPulls(c, disp),
 		Builder:   newBuilder(c),
 		Warn:      func(msg string) { fmt.Fprintln(c.App.ErrWriter, "warning:", msg) },
 	}

@@ -12,7 +12,7 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "Show the berth version information",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Usage: "output `FORMAT`: pretty or json"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "output `FORMAT`: pretty or json"},
 			&cli.BoolFlag{Name: "short", Usage: "show only the version number"},
 		},
 		Action: func(c *cli.Context) error {

@@ -272,6 +272,10 @@ type ExecSpec struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// Privileged gives the process every capability and no AppArmor
+	// profile, as docker exec --privileged does; the container's seccomp
+	// filter still applies.
+	Privileged bool
 }
 
 var execSeq struct {
@@ -350,6 +354,12 @@ func (c *Client) execProcess(ctx context.Context, ctr containerd.Container, spec
 		if err := oci.WithUser(spec.User)(ctx, c.client, &info, s); err != nil {
 			return nil, err
 		}
+	}
+	if spec.Privileged {
+		if err := oci.WithAllCurrentCapabilities(ctx, c.client, &info, s); err != nil {
+			return nil, err
+		}
+		s.Process.ApparmorProfile = ""
 	}
 	return s.Process, nil
 }
