@@ -26,7 +26,9 @@ type upRunner struct {
 	observed Observed
 	timeout  *time.Duration
 	oneoff   bool // containers are one-off `run` containers
-	slots    slots
+	// renewAnon gives recreated containers new anonymous volumes (up -V)
+	renewAnon bool
+	slots     slots
 }
 
 func (r *upRunner) Run(ctx context.Context, op *Op) error {
@@ -42,7 +44,7 @@ func (r *upRunner) Run(ctx context.Context, op *Op) error {
 			return err
 		}
 		return r.slots.do(ctx, func() error {
-			if err := r.e.deleteStopped(ctx, *op.Old, true); err != nil {
+			if err := r.e.deleteStopped(ctx, *op.Old, !r.renewAnon); err != nil {
 				return err
 			}
 			return r.createContainer(ctx, op)

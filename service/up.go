@@ -88,7 +88,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 	if err := e.ensureHelper(ctx, existingNetworks(desired, observed)...); err != nil {
 		return nil, err
 	}
-	r := &upRunner{e: e, p: p, g: g, images: images, observed: observed, timeout: req.Timeout,
+	r := &upRunner{e: e, p: p, g: g, images: images, observed: observed, timeout: req.Timeout, renewAnon: req.RenewAnonVolumes,
 		slots: newSlots(e.parallel())}
 	return pl, plan.Execute(ctx, pl, r, len(pl.Ops), e.Progress)
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
@@ -33,6 +34,7 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "don't print anything to stdout"},
 			&cli.StringFlag{Name: "progress", Usage: "build progress `TYPE`: auto, tty, plain, quiet or rawjson (default: the global --progress)"},
 			&cli.BoolFlag{Name: "with-dependencies", Usage: "also build the images of the services the named ones depend on"},
+			&cli.BoolFlag{Name: "push", Usage: "push the images once built (as 'berth push')"},
 		},
 		Action: runBuild,
 	}
@@ -58,7 +60,25 @@ func runBuild(c *cli.Context) error {
 	if c.Bool("with-dependencies") {
 		services = nil // every service loaded: the named ones and their dependencies
 	}
-	_, err = eng.Build(c.Context, p, service.BuildRequest{Services: services, Options: bopts})
+	if _, err = eng.Build(c.Context, p, service.BuildRequest{Services: services, Options: bopts}); err != nil || !c.Bool("push") {
+		return err
+	}
+	return pushBuilt(c, p)
+}
+
+// pushBuilt is build --push: berth push of what was just built.
+func pushBuilt(c *cli.Context, p *types.Project) error {
+	eng, done, err := newEngine(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	disp, err := display(c, c.Bool("quiet"))
+	if err != nil {
+		return usageErr{err}
+	}
+	defer disp.Stop()
+	_, err = eng.Push(c.Context, p, service.PushRequest{Sink: disp})
 	return err
 }
 

@@ -225,6 +225,9 @@ type UpOptions struct {
 	Wait               bool
 	// Yes accepts recreating a volume whose definition changed (its data is lost).
 	Yes bool
+	// RenewAnonVolumes gives recreated containers new anonymous volumes instead of
+	// their predecessors' (up -V).
+	RenewAnonVolumes bool
 }
 
 // containersOf returns the observed service containers of a service,
