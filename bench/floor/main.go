@@ -54,6 +54,10 @@ type result struct {
 	Serial bool    `json:"serial"`
 	UpMS   float64 `json:"up_ms"`
 	DownMS float64 `json:"down_ms"`
+	// CPU time (user+sys) of the floor and of the children it waited for (the CNI
+	// plugins and their iptables), as bench/run measures berth's.
+	UpCPUMS   float64 `json:"up_cpu_ms"`
+	DownCPUMS float64 `json:"down_cpu_ms"`
 }
 
 func main() {
@@ -106,22 +110,35 @@ func run(o options) error {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("floor-%d", i+1)
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	upErr := f.each(ctx, ids, f.up)
-	up := time.Since(start)
+	up, cpu1 := time.Since(start), cpuTime()
 	start = time.Now()
 	downErr := f.each(ctx, ids, f.down)
 	if downErr == nil {
 		downErr = f.removeBridge()
 	}
-	down := time.Since(start)
+	down, cpu2 := time.Since(start), cpuTime()
 	if err := errors.Join(upErr, downErr); err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(result{N: o.n, Serial: o.serial, UpMS: ms(up), DownMS: ms(down)})
+	return json.NewEncoder(os.Stdout).Encode(result{N: o.n, Serial: o.serial, UpMS: ms(up), DownMS: ms(down),
+		UpCPUMS: ms(cpu1 - cpu0), DownCPUMS: ms(cpu2 - cpu1)})
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// cpuTime is the user+sys time of this process and of its waited-for children.
+func cpuTime() time.Duration {
+	var total time.Duration
+	for _, who := range []int{unix.RUSAGE_SELF, unix.RUSAGE_CHILDREN} {
+		var ru unix.Rusage
+		if unix.Getrusage(who, &ru) == nil {
+			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	return total
+}
 
 func loadCNI(o options, ipamDir string) (gocni.CNI, error) {
 	conf := fmt.Sprintf(`{
