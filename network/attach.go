@@ -57,6 +57,9 @@ type record struct {
 	ContainerID string        `json:"containerID"`
 	NetNS       string        `json:"netns"`
 	Networks    []recordedNet `json:"networks"`
+	// Backend set the container up and tears it down; "" for a record saved before
+	// backends were recorded, which is CNI's.
+	Backend Backend `json:"backend,omitempty"`
 	// Ports are the published ports with their real host ports; before ADD succeeded,
 	// the requested ones.
 	Ports      []PortMapping `json:"ports,omitempty"`
@@ -103,9 +106,6 @@ func (m *Manager) Attach(ctx context.Context, nsPath string, req AttachRequest) 
 
 // checkRequest validates what needs no state, and returns the normalized ports.
 func (m *Manager) checkRequest(nsPath string, req AttachRequest) ([]PortMapping, error) {
-	if m.cniErr != nil {
-		return nil, m.cniErr
-	}
 	if !containerIDPattern.MatchString(req.ContainerID) {
 		return nil, errors.New("invalid container ID")
 	}
@@ -165,6 +165,10 @@ func (m *Manager) register(nsPath string, req AttachRequest) (*record, error) {
 		}
 		rec.Networks = append(rec.Networks, recordedNet{Attachment: a, Net: n, Iface: c})
 	}
+	rec.Backend = attachBackend(rec.Networks)
+	if rec.Backend == BackendCNI && m.cniErr != nil {
+		return nil, m.cniErr
+	}
 	if err := writeJSON(m.attachmentFile(req.ContainerID), rec); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
@@ -189,8 +193,12 @@ func (r *record) publishes() bool {
 	return slices.ContainsFunc(r.Networks, func(n recordedNet) bool { return n.Iface.Ports })
 }
 
-// add runs CNI ADD for the record's networks, with the published ports reserved first.
+// add sets up the record's networks with its backend, the published ports reserved
+// first.
 func (m *Manager) add(ctx context.Context, rec *record, ports []PortMapping) (ifaces []Interface, published []PortMapping, err error) {
+	if rec.Backend == BackendNative {
+		return m.addNative(ctx, rec, ports)
+	}
 	cni, err := m.loadCNI(rec.Networks)
 	if err != nil {
 		m.forget(rec.ContainerID)

@@ -45,6 +45,9 @@ type Config struct {
 	Pool []netip.Prefix
 	// PoolSize is the prefix length of allocated IPv4 subnets; default 24.
 	PoolSize int
+	// Backend sets up new networks; "" is BackendNative. Existing networks and
+	// attachments keep the backend that made them.
+	Backend Backend
 }
 
 // Manager creates, attaches and removes the networks of one data root. It is safe for
@@ -57,6 +60,7 @@ type Manager struct {
 	pool     []netip.Prefix
 	poolSize int
 	netnsDir string
+	backend  Backend
 }
 
 // FindCNIPath returns explicit if it holds the bridge plugin, or with explicit empty the
@@ -78,8 +82,9 @@ func FindCNIPath(explicit string) (string, error) {
 }
 
 // NewManager validates cfg and prepares DataRoot/networks. A missing plugin directory is
-// reported only by Attach and Detach when CNIPath is empty, so that listing and removing
-// networks keep working on a host without CNI plugins.
+// reported only when a network of the CNI backend is attached or detached, and only
+// when CNIPath is empty: the native backend, listing and removing networks need no
+// plugins.
 func NewManager(cfg Config) (*Manager, error) {
 	if cfg.DataRoot == "" {
 		return nil, errors.New("create network manager: empty data root")
@@ -92,12 +97,17 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create network manager: %w", err)
 	}
+	backend, err := ParseBackend(string(cfg.Backend))
+	if err != nil {
+		return nil, fmt.Errorf("create network manager: %w", err)
+	}
 	m := &Manager{
 		dataRoot: root,
 		dir:      filepath.Join(root, "networks"),
 		pool:     pool,
 		poolSize: size,
 		netnsDir: filepath.Join(runDir, "netns", hashID(root)),
+		backend:  backend,
 	}
 	m.cniPath, m.cniErr = FindCNIPath(cfg.CNIPath)
 	if m.cniErr != nil && cfg.CNIPath != "" {

@@ -66,6 +66,7 @@ func (m *Manager) newNetwork(spec Spec) (Network, error) {
 		Bridge:  spec.BridgeName,
 		CNIName: cniName(m.dataRoot, spec.Name),
 		Created: time.Now().UTC().Truncate(time.Second),
+		Backend: m.backend,
 	}
 	if n.Bridge == "" {
 		n.Bridge = bridgeName(m.dataRoot, spec.Name)
@@ -126,6 +127,9 @@ func (m *Manager) setUpHost(n *Network, fresh bool) (err error) {
 				_ = m.tearDownHost(*n)
 			}
 		}()
+	}
+	if recordedBackend(n.Backend) == BackendNative {
+		return setUpNativeHost(*n)
 	}
 	return withIPTablesLock(func() error {
 		return forFamilies(*n, func(v6 bool) error {

@@ -1,0 +1,161 @@
+package network
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+)
+
+// restoreText applies an iptables-restore script without flushing what is there.
+func restoreText(v6 bool, text string) error {
+	cmd := exec.Command(binary(v6, "iptables-restore"), "-w", "--noflush")
+	cmd.Stdin = strings.NewReader(text)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w: %s", cmd.Path, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// ensureNetworkRules adds what the native network n lacks of its rules, in both of its
+// families: one iptables-save and, when something is missing, one iptables-restore
+// each. It runs under the host's iptables lock, as berth's chains are deleted under it
+// once empty.
+func ensureNetworkRules(n Network) error {
+	return withIPTablesLock(func() error {
+		return forFamilies(n, func(v6 bool) error {
+			tables, err := listTables(v6)
+			if err != nil {
+				return fmt.Errorf("read firewall rules: %w", err)
+			}
+			sc := networkState(n, v6).missing(tables)
+			if sc.empty() {
+				return nil
+			}
+			if err := restoreText(v6, sc.String()); err != nil {
+				return fmt.Errorf("add firewall rules of network %q: %w", n.Name, err)
+			}
+			return nil
+		})
+	})
+}
+
+// restoreQueues batch the containers' rule changes per family (0 IPv4, 1 IPv6).
+var restoreQueues [2]restoreQueue
+
+func queueFor(v6 bool) *restoreQueue {
+	if v6 {
+		return &restoreQueues[1]
+	}
+	return &restoreQueues[0]
+}
+
+// restoreQueue writes the scripts of concurrent callers with one iptables-restore: the
+// containers that an up creates at once, or a down removes at once, cost one or two
+// runs in all instead of one each. The first caller runs the restore; whoever arrives
+// meanwhile waits, and the next restore takes all of them. When a merged run fails,
+// each script runs alone, so that one bad script fails only its caller. The scripts
+// must each be of one table: only then is a failed restore one that changed nothing.
+type restoreQueue struct {
+	mu      sync.Mutex
+	waiting []*restoreJob
+	busy    bool
+	// run is restoreText; tests replace it.
+	run func(v6 bool, text string) error
+}
+
+type restoreJob struct {
+	sc   *script
+	err  error
+	done chan bool // true: the job's goroutine runs the next restore
+}
+
+// apply writes sc and returns its own outcome.
+func (q *restoreQueue) apply(v6 bool, sc *script) error {
+	j := &restoreJob{sc: sc, done: make(chan bool, 1)}
+	q.mu.Lock()
+	q.waiting = append(q.waiting, j)
+	if q.busy {
+		q.mu.Unlock()
+		if lead := <-j.done; !lead {
+			return j.err
+		}
+		q.mu.Lock()
+	}
+	q.busy = true
+	jobs := q.waiting
+	q.waiting = nil
+	q.mu.Unlock()
+
+	q.runJobs(v6, jobs)
+
+	q.mu.Lock()
+	if len(q.waiting) > 0 {
+		q.waiting[0].done <- true // hand the next restore to a waiting caller
+	} else {
+		q.busy = false
+	}
+	q.mu.Unlock()
+	for _, o := range jobs {
+		if o != j {
+			o.done <- false
+		}
+	}
+	return j.err
+}
+
+func (q *restoreQueue) runJobs(v6 bool, jobs []*restoreJob) {
+	run := q.run
+	if run == nil {
+		run = restoreText
+	}
+	all := newScript()
+	for _, j := range jobs {
+		all.merge(j.sc)
+	}
+	err := run(v6, all.String())
+	if err == nil || len(jobs) == 1 {
+		for _, j := range jobs {
+			j.err = err
+		}
+		return
+	}
+	for _, j := range jobs {
+		j.err = run(v6, j.sc.String())
+	}
+}
+
+// setUpNativeHost puts on the host what a native network needs besides its bridge:
+// forwarding (the bridge plugin turns it on too), route_localnet on the bridge so that
+// published ports answer on 127.0.0.1 (portmap's snat), and the network's rules.
+func setUpNativeHost(n Network) error {
+	if _, ok := n.subnet(false); ok {
+		if err := ensureSysctl("net/ipv4/ip_forward", "1"); err != nil {
+			return err
+		}
+		if !n.Internal {
+			if err := ensureSysctl("net/ipv4/conf/"+n.Bridge+"/route_localnet", "1"); err != nil {
+				return err
+			}
+		}
+	}
+	if _, ok := n.subnet(true); ok {
+		if err := ensureSysctl("net/ipv6/conf/all/forwarding", "1"); err != nil {
+			return err
+		}
+	}
+	return ensureNetworkRules(n)
+}
+
+// ensureSysctl sets a sysctl of the host's network namespace unless it has the value.
+func ensureSysctl(name, value string) error {
+	path := "/proc/sys/" + name
+	if have, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(have)) == value {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
+		return fmt.Errorf("set %s: %w", strings.ReplaceAll(name, "/", "."), err)
+	}
+	return nil
+}
