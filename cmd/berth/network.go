@@ -54,11 +54,11 @@ func projectNetworks(c *cli.Context) (*network.Manager, []network.Network, strin
 	if err != nil {
 		return nil, nil, "", err
 	}
-	cniPath, err := network.FindCNIPath(c.String(flagCNIPath))
+	cfg, err := networkConfig(c)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	m, err := network.NewManager(network.Config{DataRoot: stateRoot(c), CNIPath: cniPath})
+	m, err := network.NewManager(cfg)
 	if err != nil {
 		return nil, nil, "", err
 	}

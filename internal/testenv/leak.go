@@ -31,9 +31,9 @@ type LeakScope struct {
 }
 
 // Snapshot records the host state a berth project can change: links,
-// network namespaces, iptables rules (filter and nat, counters stripped),
-// mounts, CNI state, containerd objects of the namespace, and files under
-// the data root.
+// network namespaces, iptables rules (filter, nat and mangle of both families,
+// counters stripped), mounts, CNI state, containerd objects of the namespace,
+// and files under the data root.
 func Snapshot(t testing.TB, s LeakScope) HostState {
 	t.Helper()
 	st := HostState{}
@@ -156,18 +156,26 @@ func linkNames() (string, error) {
 
 var counters = regexp.MustCompile(`\[\d+:\d+\]`)
 
+// iptables lists the rules and chains of both families in the tables berth writes to:
+// filter (berth's BERTH-DNS, the accepts and isolation), nat (masquerading, published
+// ports) and mangle (berth's BERTH-INTERNAL).
 func iptables() (string, error) {
 	var all []string
-	for _, table := range []string{"filter", "nat"} {
-		out, err := cmdOut("iptables-save", "-t", table)
-		if err != nil {
-			return "", err
+	for _, save := range []string{"iptables-save", "ip6tables-save"} {
+		if _, err := exec.LookPath(save); err != nil && save == "ip6tables-save" {
+			continue // a host without IPv6 firewalling
 		}
-		for _, l := range strings.Split(out, "\n") {
-			if strings.HasPrefix(l, "#") {
-				continue
+		for _, table := range []string{"filter", "nat", "mangle"} {
+			out, err := cmdOut(save, "-t", table)
+			if err != nil {
+				return "", err
 			}
-			all = append(all, table+" "+counters.ReplaceAllString(l, ""))
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "#") {
+					continue
+				}
+				all = append(all, save+" "+table+" "+counters.ReplaceAllString(l, ""))
+			}
 		}
 	}
 	return strings.Join(all, "\n"), nil
