@@ -49,7 +49,9 @@ type bench struct {
 	projects map[string]string // name → compose file
 	out      io.Writer
 	rows     []row
-	notes    []string
+	// dockerRows compare berth with Docker Compose, when a docker daemon answers.
+	dockerRows []row
+	notes      []string
 }
 
 func main() {
@@ -61,7 +63,7 @@ func main() {
 	flag.StringVar(&cfg.outDir, "o", "", "also write results.md, results.json and the profiles into `DIR`")
 	flag.IntVar(&cfg.pairs, "pairs", 5, "measured pairs per scenario, after one warm-up pair")
 	flag.IntVar(&cfg.sigtermRuns, "sigterm-runs", 2, "runs of down with SIGTERM-ignoring containers (each takes >10 s)")
-	flag.StringVar(&cfg.only, "only", "", "comma-separated scenario groups: indep1,indep10,indep50,chain10,busy10,sigterm10,profile")
+	flag.StringVar(&cfg.only, "only", "", "comma-separated scenario groups: indep1,indep10,indep50,chain10,busy10,docker,sigterm10,profile")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -104,6 +106,7 @@ func (b *bench) scenarios(ctx context.Context) error {
 		{"indep50", func(ctx context.Context) error { return b.independent(ctx, 50) }},
 		{"chain10", b.chain},
 		{"busy10", b.busy},
+		{"docker", b.docker},
 		{"sigterm10", b.sigterm},
 		{"profile", b.profile},
 	}
@@ -217,8 +220,21 @@ type floorResult struct {
 	DownCPUMS float64 `json:"down_cpu_ms"`
 }
 
-func (b *bench) floorRun(ctx context.Context, n int, serial bool) (floorResult, error) {
-	args := []string{"-namespace", b.cfg.namespace, "-n", strconv.Itoa(n), "-command", cmdNormal}
+// floors is one run of each floor: CNI's and the native one.
+type floors struct{ cni, native floorResult }
+
+func (b *bench) floors(ctx context.Context, n int, serial bool) (floors, error) {
+	var f floors
+	var err error
+	if f.cni, err = b.floorRun(ctx, n, serial, "cni"); err != nil {
+		return f, err
+	}
+	f.native, err = b.floorRun(ctx, n, serial, "native")
+	return f, err
+}
+
+func (b *bench) floorRun(ctx context.Context, n int, serial bool, backend string) (floorResult, error) {
+	args := []string{"-namespace", b.cfg.namespace, "-n", strconv.Itoa(n), "-command", cmdNormal, "-backend", backend}
 	if serial {
 		args = append(args, "-serial")
 	}

@@ -26,7 +26,7 @@ func (b *bench) independent(ctx context.Context, n int) error {
 			return err
 		}
 		warm := i == 0
-		f, err := b.floorRun(ctx, n, false)
+		f, err := b.floors(ctx, n, false)
 		if err != nil {
 			return err
 		}
@@ -59,10 +59,10 @@ func (b *bench) independent(ctx context.Context, n int) error {
 		if err != nil {
 			return err
 		}
-		up.add(warm, f.UpMS, ms(u.d))
-		down.add(warm, f.DownMS, ms(d.d))
-		upCPU.add(warm, f.UpCPUMS, ms(u.cpu))
-		downCPU.add(warm, f.DownCPUMS, ms(d.cpu))
+		up.add3(warm, f.cni.UpMS, f.native.UpMS, ms(u.d))
+		down.add3(warm, f.cni.DownMS, f.native.DownMS, ms(d.d))
+		upCPU.add3(warm, f.cni.UpCPUMS, f.native.UpCPUMS, ms(u.cpu))
+		downCPU.add3(warm, f.cni.DownCPUMS, f.native.DownCPUMS, ms(d.cpu))
 		if !warm {
 			rss = append(rss, float64(u.maxRSS)/1024)
 		}
@@ -110,7 +110,7 @@ func (b *bench) busy(ctx context.Context) error {
 		if err := checkCtx(ctx); err != nil {
 			return err
 		}
-		f, err := b.floorRun(ctx, 10, false)
+		f, err := b.floors(ctx, 10, false)
 		if err != nil {
 			return err
 		}
@@ -122,8 +122,8 @@ func (b *bench) busy(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		up.add(i == 0, f.UpMS, ms(u.d))
-		down.add(i == 0, f.DownMS, ms(d.d))
+		up.add3(i == 0, f.cni.UpMS, f.native.UpMS, ms(u.d))
+		down.add3(i == 0, f.cni.DownMS, f.native.DownMS, ms(d.d))
 	}
 	b.add(row{Scenario: "up -d, 10 services, 2 CPU-bound processes beside", Unit: "ms", P: up})
 	b.add(row{Scenario: "down, 10 services, 2 CPU-bound processes beside", Unit: "ms", P: down})
@@ -148,7 +148,7 @@ func (b *bench) chain(ctx context.Context) error {
 		if err := checkCtx(ctx); err != nil {
 			return err
 		}
-		f, err := b.floorRun(ctx, 10, true)
+		f, err := b.floors(ctx, 10, true)
 		if err != nil {
 			return err
 		}
@@ -160,8 +160,8 @@ func (b *bench) chain(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		up.add(i == 0, f.UpMS, ms(u.d))
-		down.add(i == 0, f.DownMS, ms(d.d))
+		up.add3(i == 0, f.cni.UpMS, f.native.UpMS, ms(u.d))
+		down.add3(i == 0, f.cni.DownMS, f.native.DownMS, ms(d.d))
 	}
 	b.add(row{Scenario: "up -d, 10-service chain (floor: serial)", Unit: "ms", P: up})
 	b.add(row{Scenario: "down, 10-service chain (floor: serial)", Unit: "ms", P: down})

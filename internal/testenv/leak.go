@@ -91,7 +91,7 @@ func (a HostState) diff(b HostState, goneOK []string) []string {
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, l := range b[k] {
-			if !slices.Contains(a[k], l) {
+			if !slices.Contains(a[k], l) && !sharedFirewall(k, l) {
 				out = append(out, fmt.Sprintf("%s: + %s", k, l))
 			}
 		}
@@ -110,6 +110,39 @@ func AssertNoLeak(t testing.TB, s LeakScope, before HostState) {
 	if d := before.DiffIn(s, Snapshot(t, s)); len(d) > 0 {
 		t.Errorf("host state changed:\n  %s", strings.Join(d, "\n  "))
 	}
+}
+
+// sharedFirewallRules are the chains and fixed rules that the CNI plugins, and berth's
+// native backend in the same form, create on a host's first use and then share with
+// every CNI user: they stay when the last network goes. A test that is the first on a
+// fresh host sees them appear; that is not a leak.
+var sharedFirewallRules = []string{
+	":CNI-FORWARD -", ":CNI-ADMIN -", ":CNI-ISOLATION-STAGE-1 -", ":CNI-ISOLATION-STAGE-2 -",
+	":CNI-HOSTPORT-DNAT -", ":CNI-HOSTPORT-SETMARK -", ":CNI-HOSTPORT-MASQ -",
+	`-A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD`,
+	`-A FORWARD -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j CNI-ISOLATION-STAGE-1`,
+	`-A CNI-FORWARD -m comment --comment "CNI firewall plugin admin overrides" -j CNI-ADMIN`,
+	`-A CNI-ISOLATION-STAGE-1 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j RETURN`,
+	`-A CNI-ISOLATION-STAGE-2 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j RETURN`,
+	"-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT",
+	"-A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT",
+	`-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ`,
+	`-A CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000/0x2000`,
+	"-A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE",
+}
+
+// sharedFirewall tells the shared chains and rules apart from berth's own: facet
+// "iptables" lines are "<save command> <table> <line>".
+func sharedFirewall(facet, line string) bool {
+	if facet != "iptables" {
+		return false
+	}
+	for _, r := range sharedFirewallRules {
+		if strings.HasSuffix(line, " "+r) {
+			return true
+		}
+	}
+	return false
 }
 
 // sharedCache tells go-cni's loopback result files apart: they are named
