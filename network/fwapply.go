@@ -21,24 +21,32 @@ func restoreText(v6 bool, text string) error {
 // ensureNetworkRules adds what the native network n lacks of its rules, in both of its
 // families: one iptables-save and, when something is missing, one iptables-restore
 // each. It runs under the host's iptables lock, as berth's chains are deleted under it
-// once empty.
+// once empty. A CNI plugin does not take that lock: when the restore fails because a
+// plugin changed the tables meanwhile, they are read again and the rest is added.
 func ensureNetworkRules(n Network) error {
 	return withIPTablesLock(func() error {
 		return forFamilies(n, func(v6 bool) error {
-			tables, err := listTables(v6)
-			if err != nil {
-				return fmt.Errorf("read firewall rules: %w", err)
+			var err error
+			for range 2 {
+				if err = addMissingRules(n, v6); err == nil {
+					return nil
+				}
 			}
-			sc := networkState(n, v6).missing(tables)
-			if sc.empty() {
-				return nil
-			}
-			if err := restoreText(v6, sc.String()); err != nil {
-				return fmt.Errorf("add firewall rules of network %q: %w", n.Name, err)
-			}
-			return nil
+			return fmt.Errorf("add firewall rules of network %q: %w", n.Name, err)
 		})
 	})
+}
+
+func addMissingRules(n Network, v6 bool) error {
+	tables, err := listTables(v6)
+	if err != nil {
+		return fmt.Errorf("read firewall rules: %w", err)
+	}
+	sc := networkState(n, v6).missing(tables)
+	if sc.empty() {
+		return nil
+	}
+	return restoreText(v6, sc.String())
 }
 
 // restoreQueues batch the containers' rule changes per family (0 IPv4, 1 IPv6).

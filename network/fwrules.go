@@ -204,12 +204,14 @@ func internalSaveOrder(r []string) []string {
 }
 
 // missing is the iptables-restore script that adds what s needs and tables lacks.
-// Chains are declared only when missing: declaring an existing chain flushes it.
+// Chains are created with -N, never declared: declaring a chain that exists flushes
+// it, and one that a CNI plugin created since the tables were read would lose its
+// rules; -N fails instead, and the caller reads again.
 func (s fwState) missing(tables map[string]*table) *script {
 	out := newScript()
 	for _, c := range s.chains {
 		if t := tables[c.table]; t == nil || !t.chains[c.name] {
-			out.add(c.table, ":"+c.name+" - [0:0]")
+			out.add(c.table, "-N "+c.name)
 		}
 	}
 	for _, r := range s.rules {

@@ -16,11 +16,11 @@ func nativeTestNetwork(internal bool) Network {
 func TestNetworkStateOnEmptyHost(t *testing.T) {
 	got := networkState(nativeTestNetwork(false), false).missing(map[string]*table{}).String()
 	want := `*filter
-:CNI-FORWARD - [0:0]
-:CNI-ADMIN - [0:0]
-:CNI-ISOLATION-STAGE-1 - [0:0]
-:CNI-ISOLATION-STAGE-2 - [0:0]
-:BERTH-DNS - [0:0]
+-N CNI-FORWARD
+-N CNI-ADMIN
+-N CNI-ISOLATION-STAGE-1
+-N CNI-ISOLATION-STAGE-2
+-N BERTH-DNS
 -I FORWARD 1 -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD
 -I FORWARD 1 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j CNI-ISOLATION-STAGE-1
 -I CNI-FORWARD 1 -m comment --comment "CNI firewall plugin admin overrides" -j CNI-ADMIN
@@ -36,10 +36,10 @@ func TestNetworkStateOnEmptyHost(t *testing.T) {
 -A BERTH-DNS -d 10.89.0.1/32 -i br-a -p tcp -m tcp --dport 53 -m comment --comment "berth dns a" -j ACCEPT
 COMMIT
 *nat
-:CNI-HOSTPORT-DNAT - [0:0]
-:CNI-HOSTPORT-SETMARK - [0:0]
-:CNI-HOSTPORT-MASQ - [0:0]
-:CNI-dc815ad18103672b2202b081 - [0:0]
+-N CNI-HOSTPORT-DNAT
+-N CNI-HOSTPORT-SETMARK
+-N CNI-HOSTPORT-MASQ
+-N CNI-dc815ad18103672b2202b081
 -A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
 -A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
 -I POSTROUTING 1 -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
@@ -92,7 +92,7 @@ func TestNetworkStateOnUsedHost(t *testing.T) {
 	// CNI-FORWARD's jump goes right below the isolation jump (rule 2 of FORWARD), not
 	// at the top where it would let traffic between bridges through.
 	want := `*mangle
-:BERTH-INTERNAL - [0:0]
+-N BERTH-INTERNAL
 -I FORWARD 1 -j BERTH-INTERNAL
 -A BERTH-INTERNAL -i br-a ! -o br-a -m comment --comment "berth internal network a" -j DROP
 -A BERTH-INTERNAL ! -i br-a -o br-a -m comment --comment "berth internal network a" -j DROP

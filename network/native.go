@@ -202,8 +202,29 @@ func (m *Manager) addPortRules(rec *record) error {
 		if err != nil {
 			return fmt.Errorf("publish ports: %w", err)
 		}
+		forgetUDPFlows(f.v6, rec.Ports)
 	}
 	return nil
+}
+
+// forgetUDPFlows deletes the conntrack entries of the published UDP ports, as portmap
+// does: a flow that a client kept sending to while the port was unmapped (or mapped
+// to the container before this one) would otherwise never reach the new container.
+// It is best effort: a stale flow ends by itself once the client stops sending.
+func forgetUDPFlows(v6 bool, ports []PortMapping) {
+	family := netlink.InetFamily(unix.AF_INET)
+	if v6 {
+		family = unix.AF_INET6
+	}
+	for _, p := range ports {
+		if p.Protocol != "udp" || p.HostPort == 0 {
+			continue
+		}
+		f := &netlink.ConntrackFilter{}
+		if f.AddProtocol(unix.IPPROTO_UDP) == nil && f.AddPort(netlink.ConntrackOrigDstPort, p.HostPort) == nil {
+			_, _ = netlink.ConntrackDeleteFilters(netlink.ConntrackTable, family, f)
+		}
+	}
 }
 
 // familyScripts are the add and delete scripts of a container's ports in one family.
