@@ -65,7 +65,7 @@ func (m *Manager) Detach(ctx context.Context, nsPath string, req AttachRequest) 
 // with its recorded addresses: then DEL itself left nothing.
 func (m *Manager) del(ctx context.Context, rec *record, nsPath string) error {
 	if recordedBackend(rec.Backend) == BackendNative {
-		return m.delNative(rec, nsPath)
+		return m.delNative(rec)
 	}
 	if m.cniErr != nil {
 		return m.cniErr

@@ -50,7 +50,7 @@ func addMissingRules(n Network, v6 bool) error {
 }
 
 // restoreQueues batch the containers' rule changes per family (0 IPv4, 1 IPv6).
-var restoreQueues [2]restoreQueue
+var restoreQueues = [2]restoreQueue{{v6: false}, {v6: true}}
 
 func queueFor(v6 bool) *restoreQueue {
 	if v6 {
@@ -59,79 +59,46 @@ func queueFor(v6 bool) *restoreQueue {
 	return &restoreQueues[0]
 }
 
-// restoreQueue writes the scripts of concurrent callers with one iptables-restore: the
-// containers that an up creates at once, or a down removes at once, cost one or two
-// runs in all instead of one each. The first caller runs the restore; whoever arrives
-// meanwhile waits, and the next restore takes all of them. When a merged run fails,
-// each script runs alone, so that one bad script fails only its caller. The scripts
-// must each be of one table: only then is a failed restore one that changed nothing.
+// restoreQueue writes the scripts of concurrent callers with one iptables-restore.
+// When a merged run fails, each script runs alone, so that one bad script fails only
+// its caller. The scripts must each be of one table: only then is a failed restore
+// one that changed nothing.
 type restoreQueue struct {
-	mu      sync.Mutex
-	waiting []*restoreJob
-	busy    bool
-	// run is restoreText; tests replace it.
-	run func(v6 bool, text string) error
-}
-
-type restoreJob struct {
-	sc   *script
-	err  error
-	done chan bool // true: the job's goroutine runs the next restore
+	v6    bool
+	once  sync.Once
+	batch batcher[*script]
+	// restore is restoreText; tests replace it.
+	restore func(v6 bool, text string) error
 }
 
 // apply writes sc and returns its own outcome.
-func (q *restoreQueue) apply(v6 bool, sc *script) error {
-	j := &restoreJob{sc: sc, done: make(chan bool, 1)}
-	q.mu.Lock()
-	q.waiting = append(q.waiting, j)
-	if q.busy {
-		q.mu.Unlock()
-		if lead := <-j.done; !lead {
-			return j.err
+func (q *restoreQueue) apply(sc *script) error {
+	q.once.Do(func() {
+		if q.restore == nil {
+			q.restore = restoreText
 		}
-		q.mu.Lock()
-	}
-	q.busy = true
-	jobs := q.waiting
-	q.waiting = nil
-	q.mu.Unlock()
-
-	q.runJobs(v6, jobs)
-
-	q.mu.Lock()
-	if len(q.waiting) > 0 {
-		q.waiting[0].done <- true // hand the next restore to a waiting caller
-	} else {
-		q.busy = false
-	}
-	q.mu.Unlock()
-	for _, o := range jobs {
-		if o != j {
-			o.done <- false
-		}
-	}
-	return j.err
+		q.batch.run = q.runAll
+	})
+	return q.batch.do(sc)
 }
 
-func (q *restoreQueue) runJobs(v6 bool, jobs []*restoreJob) {
-	run := q.run
-	if run == nil {
-		run = restoreText
-	}
+func (q *restoreQueue) runAll(scripts []*script) []error {
+	errs := make([]error, len(scripts))
 	all := newScript()
-	for _, j := range jobs {
-		all.merge(j.sc)
+	for _, sc := range scripts {
+		all.merge(sc)
 	}
-	err := run(v6, all.String())
-	if err == nil || len(jobs) == 1 {
-		for _, j := range jobs {
-			j.err = err
+	err := q.restore(q.v6, all.String())
+	if err == nil || len(scripts) == 1 {
+		for i := range errs {
+			errs[i] = err
 		}
-		return
+		return errs
 	}
-	for _, j := range jobs {
-		j.err = run(v6, j.sc.String())
+	for i, sc := range scripts {
+		errs[i] = q.restore(q.v6, sc.String())
 	}
+	return errs
 }
 
 // setUpNativeHost puts on the host what a native network needs besides its bridge:

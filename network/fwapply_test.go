@@ -22,7 +22,7 @@ func TestRestoreQueueBatches(t *testing.T) {
 	var runs []string
 	release := make(chan struct{})
 	first := true
-	q := &restoreQueue{run: func(v6 bool, text string) error {
+	q := &restoreQueue{restore: func(v6 bool, text string) error {
 		mu.Lock()
 		runs = append(runs, text)
 		wait := first
@@ -38,7 +38,7 @@ func TestRestoreQueueBatches(t *testing.T) {
 	}}
 	errs := make([]error, 6)
 	var wg sync.WaitGroup
-	wg.Go(func() { errs[0] = q.apply(false, oneLine("-A c0")) })
+	wg.Go(func() { errs[0] = q.apply(oneLine("-A c0")) })
 	for !q.isBusy() {
 	}
 	for i := 1; i < 6; i++ {
@@ -46,7 +46,7 @@ func TestRestoreQueueBatches(t *testing.T) {
 		if i == 3 {
 			line = "-A bad"
 		}
-		wg.Go(func() { errs[i] = q.apply(false, oneLine(line)) })
+		wg.Go(func() { errs[i] = q.apply(oneLine(line)) })
 	}
 	for q.queued() < 5 {
 	}
@@ -70,13 +70,13 @@ func TestRestoreQueueBatches(t *testing.T) {
 }
 
 func (q *restoreQueue) isBusy() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.busy
+	q.batch.mu.Lock()
+	defer q.batch.mu.Unlock()
+	return q.batch.busy
 }
 
 func (q *restoreQueue) queued() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.waiting)
+	q.batch.mu.Lock()
+	defer q.batch.mu.Unlock()
+	return len(q.batch.waiting)
 }

@@ -193,10 +193,10 @@ func containerMAC(requested string, v4 netip.Addr) (net.HardwareAddr, error) {
 // put back and the write is tried once more.
 func (m *Manager) addPortRules(rec *record) error {
 	for _, f := range rec.portScripts() {
-		err := queueFor(f.v6).apply(f.v6, f.add)
+		err := queueFor(f.v6).apply(f.add)
 		if err != nil {
 			if ensureNetworkRules(f.net) == nil {
-				err = queueFor(f.v6).apply(f.v6, f.add)
+				err = queueFor(f.v6).apply(f.add)
 			}
 		}
 		if err != nil {
