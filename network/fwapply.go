@@ -18,35 +18,62 @@ func restoreText(v6 bool, text string) error {
 	return nil
 }
 
-// ensureNetworkRules adds what the native network n lacks of its rules, in both of its
-// families: one iptables-save and, when something is missing, one iptables-restore
-// each. It runs under the host's iptables lock, as berth's chains are deleted under it
-// once empty. A CNI plugin does not take that lock: when the restore fails because a
-// plugin changed the tables meanwhile, they are read again and the rest is added.
-func ensureNetworkRules(n Network) error {
-	return withIPTablesLock(func() error {
-		return forFamilies(n, func(v6 bool) error {
-			var err error
-			for range 2 {
-				if err = addMissingRules(n, v6); err == nil {
-					return nil
-				}
-			}
-			return fmt.Errorf("add firewall rules of network %q: %w", n.Name, err)
-		})
-	})
+// networkRules writes the rules of the native networks that concurrent Ensures
+// create or check, together.
+var networkRules = batcher[Network]{run: ensureRulesOf}
+
+// ensureNetworkRules adds what the native network n lacks of its rules.
+func ensureNetworkRules(n Network) error { return networkRules.do(n) }
+
+// ensureRulesOf adds what the networks lack of their rules: per family one
+// iptables-save and, when something is missing, one iptables-restore for all of them.
+// It runs under the host's iptables lock, as berth's chains are deleted under it once
+// empty. A CNI plugin does not take that lock: when the restore fails because a
+// plugin changed the tables meanwhile, they are read again and the rest is added. If
+// the networks together still fail, each is tried alone, so that the error is its own.
+func ensureRulesOf(nets []Network) []error {
+	errs := make([]error, len(nets))
+	err := withIPTablesLock(func() error { return addMissingRules(nets) })
+	if err == nil || len(nets) == 1 {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	for i, n := range nets {
+		errs[i] = withIPTablesLock(func() error { return addMissingRules([]Network{n}) })
+	}
+	return errs
 }
 
-func addMissingRules(n Network, v6 bool) error {
-	tables, err := listTables(v6)
-	if err != nil {
-		return fmt.Errorf("read firewall rules: %w", err)
+func addMissingRules(nets []Network) error {
+	for _, v6 := range []bool{false, true} {
+		var st fwState
+		for _, n := range nets {
+			st.merge(networkState(n, v6))
+		}
+		if len(st.rules) == 0 {
+			continue
+		}
+		var err error
+		for range 2 {
+			var tables map[string]*table
+			if tables, err = listTables(v6); err != nil {
+				return fmt.Errorf("read firewall rules: %w", err)
+			}
+			sc := st.missing(tables)
+			if sc.empty() {
+				break
+			}
+			if err = restoreText(v6, sc.String()); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("add firewall rules: %w", err)
+		}
 	}
-	sc := networkState(n, v6).missing(tables)
-	if sc.empty() {
-		return nil
-	}
-	return restoreText(v6, sc.String())
+	return nil
 }
 
 // restoreQueues batch the containers' rule changes per family (0 IPv4, 1 IPv6).
@@ -101,9 +128,9 @@ func (q *restoreQueue) runAll(scripts []*script) []error {
 	return errs
 }
 
-// setUpNativeHost puts on the host what a native network needs besides its bridge:
-// forwarding (the bridge plugin turns it on too), route_localnet on the bridge so that
-// published ports answer on 127.0.0.1 (portmap's snat), and the network's rules.
+// setUpNativeHost puts on the host what a native network needs besides its bridge and
+// its rules: forwarding (the bridge plugin turns it on too) and route_localnet on the
+// bridge so that published ports answer on 127.0.0.1 (portmap's snat).
 func setUpNativeHost(n Network) error {
 	if _, ok := n.subnet(false); ok {
 		if err := ensureSysctl("net/ipv4/ip_forward", "1"); err != nil {
@@ -116,11 +143,9 @@ func setUpNativeHost(n Network) error {
 		}
 	}
 	if _, ok := n.subnet(true); ok {
-		if err := ensureSysctl("net/ipv6/conf/all/forwarding", "1"); err != nil {
-			return err
-		}
+		return ensureSysctl("net/ipv6/conf/all/forwarding", "1")
 	}
-	return ensureNetworkRules(n)
+	return nil
 }
 
 // ensureSysctl sets a sysctl of the host's network namespace unless it has the value.

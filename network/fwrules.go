@@ -45,6 +45,23 @@ type fwState struct {
 func (s *fwState) chain(table, name string) { s.chains = append(s.chains, fwChain{table, name}) }
 func (s *fwState) rule(r fwRule)            { s.rules = append(s.rules, r) }
 
+// merge adds o's chains and rules that s does not have yet: the shared chains and
+// jumps that every network needs are in s once.
+func (s *fwState) merge(o fwState) {
+	for _, c := range o.chains {
+		if !slices.Contains(s.chains, c) {
+			s.chains = append(s.chains, c)
+		}
+	}
+	for _, r := range o.rules {
+		if !slices.ContainsFunc(s.rules, func(h fwRule) bool {
+			return h.table == r.table && h.chain == r.chain && slices.Equal(h.args, r.args)
+		}) {
+			s.rules = append(s.rules, r)
+		}
+	}
+}
+
 // Chains and comments shared with the CNI plugins; the texts must be theirs, or the
 // plugins would add their own copy next to ours.
 const (

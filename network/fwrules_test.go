@@ -233,3 +233,26 @@ func TestQuoteArgs(t *testing.T) {
 		t.Errorf("split back: %q, %v", words, err)
 	}
 }
+
+// Networks ensured together need the shared chains and jumps once: a chain created
+// twice in one restore fails it.
+func TestNetworkStatesMerged(t *testing.T) {
+	var st fwState
+	a, b := nativeTestNetwork(false), testNetwork("b", true, "10.89.1.0/24")
+	st.merge(networkState(a, false))
+	st.merge(networkState(b, false))
+	got := st.missing(map[string]*table{}).String()
+	for line, want := range map[string]int{
+		"-N CNI-FORWARD\n": 1,
+		"-I FORWARD 1 -m comment --comment \"CNI firewall plugin rules\" -j CNI-FORWARD\n": 1,
+		"-N CNI-HOSTPORT-DNAT\n": 1,
+		"-o br-a -m comment --comment \"CNI firewall plugin rules (ingressPolicy: same-bridge)\" -j DROP\n": 1,
+		"-o br-b -m comment --comment \"CNI firewall plugin rules (ingressPolicy: same-bridge)\" -j DROP\n": 1,
+		"-A BERTH-INTERNAL -i br-b ! -o br-b": 1,
+		"-A BERTH-DNS ":                       4,
+	} {
+		if n := strings.Count(got, line); n != want {
+			t.Errorf("%q %d times, want %d:\n%s", line, n, want, got)
+		}
+	}
+}

@@ -19,6 +19,12 @@ import (
 // existing network it also puts back what a reboot takes away: the bridge and the
 // internal rules. A subnet, given or allocated, must overlap none of the host's routes
 // and addresses (but those of its own bridge) and none of the data root's networks.
+//
+// A native network's rules are written after its state is saved and the data root's
+// lock released, batched with those of the networks being ensured at the same time
+// (one iptables-save and one iptables-restore per family for all of them). A crash in
+// between leaves a network whose next Ensure adds them; a failure removes a fresh
+// network again.
 func (m *Manager) Ensure(ctx context.Context, spec Spec) (Network, error) {
 	if err := spec.validate(); err != nil {
 		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
@@ -26,35 +32,50 @@ func (m *Manager) Ensure(ctx context.Context, spec Spec) (Network, error) {
 	if err := ctx.Err(); err != nil {
 		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
 	}
-	unlock, err := m.lock()
+	n, fresh, err := m.ensureState(spec)
 	if err != nil {
 		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
 	}
+	if recordedBackend(n.Backend) == BackendNative {
+		if err := networkRules.do(n); err != nil {
+			if fresh {
+				_ = m.Remove(context.WithoutCancel(ctx), n.Name)
+			}
+			return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
+		}
+	}
+	return n, nil
+}
+
+// ensureState creates the network's bridge and saves its state, or checks and puts
+// back an existing one, under the data root's lock; fresh says it was created.
+func (m *Manager) ensureState(spec Spec) (n Network, fresh bool, err error) {
+	unlock, err := m.lock()
+	if err != nil {
+		return Network{}, false, err
+	}
 	defer unlock()
-	n, err := m.get(spec.Name)
+	n, err = m.get(spec.Name)
 	if err == nil {
 		if err := n.conflict(spec); err != nil {
-			return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
+			return Network{}, false, err
 		}
-		if err := m.setUpHost(&n, false); err != nil {
-			return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
-		}
-		return n, nil
+		return n, false, m.setUpHost(&n, false)
 	}
 	if !errors.Is(err, ErrNotFound) {
-		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
+		return Network{}, false, err
 	}
 	if n, err = m.newNetwork(spec); err != nil {
-		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
+		return Network{}, false, err
 	}
 	if err := m.setUpHost(&n, true); err != nil {
-		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
+		return Network{}, false, err
 	}
 	if err := writeJSON(m.networkFile(n.Name), n); err != nil {
 		_ = m.tearDownHost(n)
-		return Network{}, fmt.Errorf("create network %q: save state: %w", spec.Name, err)
+		return Network{}, false, fmt.Errorf("save state: %w", err)
 	}
-	return n, nil
+	return n, true, nil
 }
 
 // newNetwork fills in the names and the default gateways, and checks the bridge name
@@ -129,7 +150,7 @@ func (m *Manager) setUpHost(n *Network, fresh bool) (err error) {
 		}()
 	}
 	if recordedBackend(n.Backend) == BackendNative {
-		return setUpNativeHost(*n)
+		return setUpNativeHost(*n) // its rules: Ensure, once the state is saved
 	}
 	return withIPTablesLock(func() error {
 		return forFamilies(*n, func(v6 bool) error {
