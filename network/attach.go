@@ -83,7 +83,8 @@ const cleanupTimeout = 30 * time.Second
 // returns the interfaces and the published ports with their real host ports. Ports are
 // published on the first non-internal network only; with none, none are published. On
 // any failure Attach undoes everything it did; the namespace stays, as it is the
-// caller's (Detach deletes it).
+// caller's (Detach deletes it). Before it returns, the native networks' own rules are
+// in place too (see Ensure).
 func (m *Manager) Attach(ctx context.Context, nsPath string, req AttachRequest) ([]Interface, []PortMapping, error) {
 	ports, err := m.checkRequest(nsPath, req)
 	if err != nil {
@@ -93,7 +94,7 @@ func (m *Manager) Attach(ctx context.Context, nsPath string, req AttachRequest) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach container %q: %w", req.ContainerID, err)
 	}
-	ifaces, ports, err := m.add(ctx, rec, ports)
+	ifaces, ports, err := m.add(ctx, rec, ports, m.networkRulesReady(rec.Networks))
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach container %q: %w", req.ContainerID, err)
 	}
@@ -194,10 +195,14 @@ func (r *record) publishes() bool {
 }
 
 // add sets up the record's networks with its backend, the published ports reserved
-// first.
-func (m *Manager) add(ctx context.Context, rec *record, ports []PortMapping) (ifaces []Interface, published []PortMapping, err error) {
+// first. rules yields the outcome of the networks' own rules, which the ports need.
+func (m *Manager) add(ctx context.Context, rec *record, ports []PortMapping, rules <-chan error) (ifaces []Interface, published []PortMapping, err error) {
 	if rec.Backend == BackendNative {
-		return m.addNative(ctx, rec, ports)
+		return m.addNative(ctx, rec, ports, rules)
+	}
+	if err := <-rules; err != nil {
+		m.forget(rec.ContainerID)
+		return nil, nil, err
 	}
 	cni, err := m.loadCNI(rec.Networks)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -18,30 +19,70 @@ func restoreText(v6 bool, text string) error {
 	return nil
 }
 
-// networkRules writes the rules of the native networks that concurrent Ensures
-// create or check, together.
-var networkRules = batcher[Network]{run: ensureRulesOf}
+// networkRules writes the rules of the native networks that concurrent attaches need,
+// together.
+var networkRules = batcher[[]Network]{run: ensureRulesOf}
 
 // ensureNetworkRules adds what the native network n lacks of its rules.
-func ensureNetworkRules(n Network) error { return networkRules.do(n) }
+func ensureNetworkRules(n Network) error { return networkRules.do([]Network{n}) }
+
+// networkRulesReady makes sure, in the background, that the native networks of nets
+// have their rules: the first attach to a network writes them, concurrent attaches
+// share one write, and later ones find them written by this Manager. The channel
+// yields the outcome once.
+func (m *Manager) networkRulesReady(nets []recordedNet) <-chan error {
+	ch := make(chan error, 1)
+	var todo []Network
+	m.rulesMu.Lock()
+	for _, n := range nets {
+		if recordedBackend(n.Net.Backend) == BackendNative && !m.rulesDone[n.Net.Bridge] {
+			todo = append(todo, n.Net)
+		}
+	}
+	m.rulesMu.Unlock()
+	if len(todo) == 0 {
+		ch <- nil
+		return ch
+	}
+	go func() {
+		err := networkRules.do(todo)
+		if err == nil {
+			m.rulesMu.Lock()
+			for _, n := range todo {
+				m.rulesDone[n.Bridge] = true
+			}
+			m.rulesMu.Unlock()
+		}
+		ch <- err
+	}()
+	return ch
+}
+
+// forgetRules drops what the Manager knows of a removed network's rules.
+func (m *Manager) forgetRules(n Network) {
+	m.rulesMu.Lock()
+	delete(m.rulesDone, n.Bridge)
+	m.rulesMu.Unlock()
+}
 
 // ensureRulesOf adds what the networks lack of their rules: per family one
 // iptables-save and, when something is missing, one iptables-restore for all of them.
 // It runs under the host's iptables lock, as berth's chains are deleted under it once
 // empty. A CNI plugin does not take that lock: when the restore fails because a
 // plugin changed the tables meanwhile, they are read again and the rest is added. If
-// the networks together still fail, each is tried alone, so that the error is its own.
-func ensureRulesOf(nets []Network) []error {
-	errs := make([]error, len(nets))
-	err := withIPTablesLock(func() error { return addMissingRules(nets) })
-	if err == nil || len(nets) == 1 {
+// the networks together still fail, each caller's are tried alone, so that the error
+// is its own.
+func ensureRulesOf(batches [][]Network) []error {
+	errs := make([]error, len(batches))
+	err := withIPTablesLock(func() error { return addMissingRules(slices.Concat(batches...)) })
+	if err == nil || len(batches) == 1 {
 		for i := range errs {
 			errs[i] = err
 		}
 		return errs
 	}
-	for i, n := range nets {
-		errs[i] = withIPTablesLock(func() error { return addMissingRules([]Network{n}) })
+	for i, nets := range batches {
+		errs[i] = withIPTablesLock(func() error { return addMissingRules(nets) })
 	}
 	return errs
 }
@@ -70,7 +111,7 @@ func addMissingRules(nets []Network) error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("add firewall rules: %w", err)
+			return fmt.Errorf("add the networks' firewall rules: %w", err)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/gofrs/flock"
 )
@@ -61,6 +62,11 @@ type Manager struct {
 	poolSize int
 	netnsDir string
 	backend  Backend
+
+	rulesMu sync.Mutex
+	// rulesDone holds the bridges of the native networks whose rules this Manager
+	// has written or found complete: later attaches need not read the tables again.
+	rulesDone map[string]bool
 }
 
 // FindCNIPath returns explicit if it holds the bridge plugin, or with explicit empty the
@@ -102,12 +108,13 @@ func NewManager(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("create network manager: %w", err)
 	}
 	m := &Manager{
-		dataRoot: root,
-		dir:      filepath.Join(root, "networks"),
-		pool:     pool,
-		poolSize: size,
-		netnsDir: filepath.Join(runDir, "netns", hashID(root)),
-		backend:  backend,
+		dataRoot:  root,
+		dir:       filepath.Join(root, "networks"),
+		pool:      pool,
+		poolSize:  size,
+		netnsDir:  filepath.Join(runDir, "netns", hashID(root)),
+		backend:   backend,
+		rulesDone: map[string]bool{},
 	}
 	m.cniPath, m.cniErr = FindCNIPath(cfg.CNIPath)
 	if m.cniErr != nil && cfg.CNIPath != "" {

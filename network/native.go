@@ -20,23 +20,33 @@ import (
 // ports' rules, batched with every other container's (fwapply.go). A network's own
 // rules (masquerading, forward accepts, isolation) are Ensure's, not the container's.
 
-// addNative sets up the record's interfaces and ports. On failure it undoes what it
-// did; the record stays for Detach if the undo fails too.
-func (m *Manager) addNative(ctx context.Context, rec *record, ports []PortMapping) ([]Interface, []PortMapping, error) {
+// addNative sets up the record's interfaces and ports, the networks' rules (rules)
+// being written meanwhile. On failure it undoes what it did; the record stays for
+// Detach if the undo fails too.
+func (m *Manager) addNative(ctx context.Context, rec *record, ports []PortMapping, rules <-chan error) ([]Interface, []PortMapping, error) {
 	var published []PortMapping
 	if len(ports) > 0 && rec.publishes() {
 		var err error
 		if published, err = reservePorts(ports, m.attachmentFile(rec.ContainerID)); err != nil {
+			<-rules
 			m.forget(rec.ContainerID)
 			return nil, nil, err
 		}
 		rec.Ports = published
 		// a crash during set-up must leave the ports Detach has to unmap
 		if err := writeJSON(m.attachmentFile(rec.ContainerID), rec); err != nil {
+			<-rules
 			return nil, nil, m.undo(ctx, rec, fmt.Errorf("save state: %w", err))
 		}
 	}
-	if err := m.setUpNative(ctx, rec); err != nil {
+	err := m.setUpNative(ctx, rec)
+	if rerr := <-rules; err == nil {
+		err = rerr
+	}
+	if err == nil {
+		err = m.addPortRules(rec)
+	}
+	if err != nil {
 		return nil, nil, m.undo(ctx, rec, err)
 	}
 	return rec.Interfaces, published, nil
@@ -72,7 +82,7 @@ func (m *Manager) setUpNative(ctx context.Context, rec *record) error {
 			return fmt.Errorf("network %q: %w", n.Network, err)
 		}
 	}
-	return m.addPortRules(rec)
+	return nil
 }
 
 // addInterface leases the addresses and creates the container's interface on one

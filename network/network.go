@@ -20,11 +20,11 @@ import (
 // internal rules. A subnet, given or allocated, must overlap none of the host's routes
 // and addresses (but those of its own bridge) and none of the data root's networks.
 //
-// A native network's rules are written after its state is saved and the data root's
-// lock released, batched with those of the networks being ensured at the same time
-// (one iptables-save and one iptables-restore per family for all of them). A crash in
-// between leaves a network whose next Ensure adds them; a failure removes a fresh
-// network again.
+// A native network's firewall rules are not Ensure's: the first Attach to it writes
+// them, together with those of the other networks attached to at the same time, while
+// the containers' interfaces are being made (see Attach). They matter only once a
+// container is on the network, and up need not wait for them before it creates its
+// containers.
 func (m *Manager) Ensure(ctx context.Context, spec Spec) (Network, error) {
 	if err := spec.validate(); err != nil {
 		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
@@ -32,50 +32,42 @@ func (m *Manager) Ensure(ctx context.Context, spec Spec) (Network, error) {
 	if err := ctx.Err(); err != nil {
 		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
 	}
-	n, fresh, err := m.ensureState(spec)
+	n, err := m.ensureState(spec)
 	if err != nil {
 		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
-	}
-	if recordedBackend(n.Backend) == BackendNative {
-		if err := networkRules.do(n); err != nil {
-			if fresh {
-				_ = m.Remove(context.WithoutCancel(ctx), n.Name)
-			}
-			return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
-		}
 	}
 	return n, nil
 }
 
 // ensureState creates the network's bridge and saves its state, or checks and puts
-// back an existing one, under the data root's lock; fresh says it was created.
-func (m *Manager) ensureState(spec Spec) (n Network, fresh bool, err error) {
+// back an existing one, under the data root's lock.
+func (m *Manager) ensureState(spec Spec) (Network, error) {
 	unlock, err := m.lock()
 	if err != nil {
-		return Network{}, false, err
+		return Network{}, err
 	}
 	defer unlock()
-	n, err = m.get(spec.Name)
+	n, err := m.get(spec.Name)
 	if err == nil {
 		if err := n.conflict(spec); err != nil {
-			return Network{}, false, err
+			return Network{}, err
 		}
-		return n, false, m.setUpHost(&n, false)
+		return n, m.setUpHost(&n, false)
 	}
 	if !errors.Is(err, ErrNotFound) {
-		return Network{}, false, err
+		return Network{}, err
 	}
 	if n, err = m.newNetwork(spec); err != nil {
-		return Network{}, false, err
+		return Network{}, err
 	}
 	if err := m.setUpHost(&n, true); err != nil {
-		return Network{}, false, err
+		return Network{}, err
 	}
 	if err := writeJSON(m.networkFile(n.Name), n); err != nil {
 		_ = m.tearDownHost(n)
-		return Network{}, false, fmt.Errorf("save state: %w", err)
+		return Network{}, fmt.Errorf("save state: %w", err)
 	}
-	return n, true, nil
+	return n, nil
 }
 
 // newNetwork fills in the names and the default gateways, and checks the bridge name
@@ -150,7 +142,7 @@ func (m *Manager) setUpHost(n *Network, fresh bool) (err error) {
 		}()
 	}
 	if recordedBackend(n.Backend) == BackendNative {
-		return setUpNativeHost(*n) // its rules: Ensure, once the state is saved
+		return setUpNativeHost(*n) // its rules: the first Attach
 	}
 	return withIPTablesLock(func() error {
 		return forFamilies(*n, func(v6 bool) error {
@@ -320,6 +312,7 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	if err := m.tearDownHost(n); err != nil {
 		return fmt.Errorf("remove network %q: %w", name, err)
 	}
+	m.forgetRules(n)
 	if err := os.RemoveAll(filepath.Join(m.ipamDir(), n.CNIName)); err != nil {
 		return fmt.Errorf("remove network %q: leases: %w", name, err)
 	}
