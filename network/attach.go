@@ -21,6 +21,9 @@ type record struct {
 	ContainerID string        `json:"containerID"`
 	NetNS       string        `json:"netns"`
 	Networks    []recordedNet `json:"networks"`
+	// Backend set the container up and tears it down; "" for a record saved before
+	// backends were recorded, which is CNI's.
+	Backend Backend `json:"backend,omitempty"`
 	// Ports are the published ports with their real host ports; before ADD succeeded,
 	// the requested ones.
 	Ports      []PortMapping `json:"ports,omitempty"`
@@ -44,7 +47,8 @@ const cleanupTimeout = 30 * time.Second
 // returns the interfaces and the published ports with their real host ports. Ports are
 // published on the first non-internal network only; with none, none are published. On
 // any failure Attach undoes everything it did; the namespace stays, as it is the
-// caller's (Detach deletes it).
+// caller's (Detach deletes it). Before it returns, the native networks' own rules are
+// in place too (see Ensure).
 func (m *Manager) Attach(ctx context.Context, nsPath string, req AttachRequest) ([]Interface, []PortMapping, error) {
 	ports, err := m.checkRequest(nsPath, req)
 	if err != nil {
@@ -54,7 +58,7 @@ func (m *Manager) Attach(ctx context.Context, nsPath string, req AttachRequest) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach container %q: %w", req.ContainerID, err)
 	}
-	ifaces, ports, err := m.add(ctx, rec, ports)
+	ifaces, ports, err := m.add(ctx, rec, ports, m.networkRulesReady(rec.Networks))
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach container %q: %w", req.ContainerID, err)
 	}
@@ -67,9 +71,6 @@ func (m *Manager) Attach(ctx context.Context, nsPath string, req AttachRequest) 
 
 // checkRequest validates what needs no state, and returns the normalized ports.
 func (m *Manager) checkRequest(nsPath string, req AttachRequest) ([]PortMapping, error) {
-	if m.cniErr != nil {
-		return nil, m.cniErr
-	}
 	if !containerIDPattern.MatchString(req.ContainerID) {
 		return nil, errors.New("invalid container ID")
 	}
@@ -129,6 +130,10 @@ func (m *Manager) register(nsPath string, req AttachRequest) (*record, error) {
 		}
 		rec.Networks = append(rec.Networks, recordedNet{Attachment: a, Net: n, Iface: c})
 	}
+	rec.Backend = attachBackend(rec.Networks)
+	if rec.Backend == BackendCNI && m.cniErr != nil {
+		return nil, m.cniErr
+	}
 	if err := writeJSON(m.attachmentFile(req.ContainerID), rec); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
@@ -153,8 +158,16 @@ func (r *record) publishes() bool {
 	return slices.ContainsFunc(r.Networks, func(n recordedNet) bool { return n.Iface.Ports })
 }
 
-// add runs CNI ADD for the record's networks, with the published ports reserved first.
-func (m *Manager) add(ctx context.Context, rec *record, ports []PortMapping) (ifaces []Interface, published []PortMapping, err error) {
+// add sets up the record's networks with its backend, the published ports reserved
+// first. rules yields the outcome of the networks' own rules, which the ports need.
+func (m *Manager) add(ctx context.Context, rec *record, ports []PortMapping, rules <-chan error) (ifaces []Interface, published []PortMapping, err error) {
+	if rec.Backend == BackendNative {
+		return m.addNative(ctx, rec, ports, rules)
+	}
+	if err := <-rules; err != nil {
+		m.forget(rec.ContainerID)
+		return nil, nil, err
+	}
 	cni, err := m.loadCNI(rec.Networks)
 	if err != nil {
 		m.forget(rec.ContainerID)

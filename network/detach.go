@@ -55,7 +55,8 @@ func (m *Manager) Detach(ctx context.Context, nsPath string, req AttachRequest) 
 	return nil
 }
 
-// del runs CNI DEL for the record's networks in nsPath. With the namespace gone it runs
+// del tears down the record's networks in nsPath with the backend that set them up.
+// For CNI it runs CNI DEL. With the namespace gone it runs
 // DEL without one, as the CNI spec allows for best-effort cleanup. Then it sweeps the
 // rules that such a DEL leaves: the bridge plugin finds the addresses it masqueraded on
 // the container's interfaces, so without the namespace, or without an interface (a DEL
@@ -63,6 +64,9 @@ func (m *Manager) Detach(ctx context.Context, nsPath string, req AttachRequest) 
 // iptables-save runs, so it is skipped when DEL succeeded on every recorded interface
 // with its recorded addresses: then DEL itself left nothing.
 func (m *Manager) del(ctx context.Context, rec *record, nsPath string) error {
+	if recordedBackend(rec.Backend) == BackendNative {
+		return m.delNative(rec)
+	}
 	if m.cniErr != nil {
 		return m.cniErr
 	}

@@ -1,7 +1,22 @@
 // Package network owns berth's private virtual networks: one Linux bridge per network,
-// driven through the CNI plugins (bridge, host-local, portmap, firewall, tuning) with
-// github.com/containerd/go-cni, plus the few host firewall rules the plugins do not make.
-// It knows nothing of compose: the reconciler converts compose networks to a Spec.
+// with a container's interfaces, addresses, routes, published ports and the host's
+// firewall rules set up by one of two backends. It knows nothing of compose: the
+// reconciler converts compose networks to a Spec.
+//
+// # Backends
+//
+// The native backend (the default) does it in-process: the veth pair is created with
+// its container end right in the named namespace, addresses and routes through
+// netlink, leases in host-local's files, and the rules written with iptables-restore
+// into the same chains and tables as the plugins use (fwrules.go): a network's own
+// rules (masquerading, forward accepts, isolation, DNS) once by Ensure, and a
+// container's published ports in a chain of its own, batched with every concurrent
+// attach or detach into one iptables-restore (fwapply.go). The CNI backend runs the
+// plugins (bridge, host-local, portmap, firewall, tuning) through
+// github.com/containerd/go-cni. Config.Backend picks the backend of new networks;
+// each network and each attachment records the one that made it, and teardown uses
+// that one. A container attached to any CNI network is set up by CNI on all of its
+// networks, which works on native ones too: the bridge and the leases are the same.
 //
 // # API
 //
@@ -21,9 +36,10 @@
 //
 // Everything lives under DataRoot/networks: one JSON file per network (<name>.json), one
 // per attached container (attachments/<containerID>.json) and host-local's leases
-// (ipam/<cni-name>/). Files are replaced by an atomic rename under the data root's file
-// lock (DataRoot/networks/lock). Attachment records are written before the first CNI ADD,
-// so a crash mid-attach leaves a record that Detach can clean up after.
+// (ipam/<cni-name>/, which the native backend reads and writes as host-local does). Files
+// are replaced by an atomic rename under the data root's file lock
+// (DataRoot/networks/lock). Attachment records are written before the first change to
+// the host, so a crash mid-attach leaves a record that Detach can clean up after.
 //
 // # Names
 //
@@ -50,6 +66,18 @@
 // reservation whose record is gone is stale and is cleared by the next check.
 //
 // # Firewall
+//
+// The native backend writes what the plugins write, in their chains and with their
+// comments, so that both backends and other CNI users on the host share one set of
+// chains: CNI-FORWARD (jumped from the top of FORWARD, below the isolation jump, so
+// that its accepts hold on a host whose FORWARD policy is DROP, as Docker's is) with
+// a network's accepts (from the bridge, replies to it, and DNATed connections to its
+// published ports, as Docker accepts them), CNI-ISOLATION-STAGE-1/2, and portmap's
+// CNI-HOSTPORT-DNAT/-SETMARK/-MASQ. A native network's masquerading is one chain per
+// network, CNI-<hash of its CNI name>, jumped from POSTROUTING for its subnet. Every
+// rule of a native network carries the comment name: "<cni-name>" id: "" (and a
+// container's port rules "dnat name: … id: <container>"), so that the removal of a
+// network, which deletes every rule tagged with its CNI name, takes them all.
 //
 // Isolation between networks is the firewall plugin's "same-bridge" ingress policy; its
 // CNI-ISOLATION rules outlive CNI DEL (and parallel ADDs can duplicate them), so Remove

@@ -106,9 +106,11 @@ func warmUp(t *testing.T) {
 	})
 }
 
+// newManager makes a manager of a fresh data root, with the backend that
+// BERTH_NETWORK_BACKEND names (as berth reads it), native by default.
 func newManager(t *testing.T) *Manager {
 	t.Helper()
-	m, err := NewManager(Config{DataRoot: t.TempDir()})
+	m, err := NewManager(Config{DataRoot: t.TempDir(), Backend: Backend(os.Getenv("BERTH_NETWORK_BACKEND"))})
 	if err != nil {
 		t.Fatal(err)
 	}

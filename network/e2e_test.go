@@ -282,14 +282,16 @@ func TestE2ENetNSGoneBeforeDetach(t *testing.T) {
 	if err := m.deleteNetNS(path); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(strings.Join(commandLines(t, binary(false, "iptables-save"), "-t", "nat"), "\n"), n.CNIName) {
-		t.Fatal("no masquerade rule for the container before Detach: the test proves nothing")
+	// The CNI backend masquerades per container, the native one per network: both
+	// write the published port's DNAT for the container.
+	if !strings.Contains(strings.Join(commandLines(t, binary(false, "iptables-save"), "-t", "nat"), "\n"), x.ContainerID) {
+		t.Fatal("no nat rule for the container before Detach: the test proves nothing")
 	}
 	// The reconciler may no longer know the path: "" means the recorded one.
 	detach(t, m, "", x)
 	for _, table := range []string{"nat", "filter"} {
 		for _, line := range commandLines(t, binary(false, "iptables-save"), "-t", table) {
-			if strings.Contains(line, x.ContainerID) || strings.Contains(line, n.CNIName) {
+			if strings.Contains(line, x.ContainerID) || m.backend == BackendCNI && strings.Contains(line, n.CNIName) {
 				t.Errorf("%s rule left after Detach: %s", table, line)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/gofrs/flock"
 
@@ -47,6 +48,9 @@ type Config struct {
 	Pool []netip.Prefix
 	// PoolSize is the prefix length of allocated IPv4 subnets; default 24.
 	PoolSize int
+	// Backend sets up new networks; "" is BackendNative. Existing networks and
+	// attachments keep the backend that made them.
+	Backend Backend
 }
 
 // Manager creates, attaches and removes the networks of one data root. It is safe for
@@ -59,6 +63,12 @@ type Manager struct {
 	pool     []netip.Prefix
 	poolSize int
 	netnsDir string
+	backend  Backend
+
+	rulesMu sync.Mutex
+	// rulesDone holds the bridges of the native networks whose rules this Manager
+	// has written or found complete: later attaches need not read the tables again.
+	rulesDone map[string]bool
 }
 
 // FindCNIPath returns explicit if it holds the bridge plugin, or with explicit empty the
@@ -80,8 +90,9 @@ func FindCNIPath(explicit string) (string, error) {
 }
 
 // NewManager validates cfg and prepares DataRoot/networks. A missing plugin directory is
-// reported only by Attach and Detach when CNIPath is empty, so that listing and removing
-// networks keep working on a host without CNI plugins.
+// reported only when a network of the CNI backend is attached or detached, and only
+// when CNIPath is empty: the native backend, listing and removing networks need no
+// plugins.
 func NewManager(cfg Config) (*Manager, error) {
 	if cfg.DataRoot == "" {
 		return nil, errors.New("create network manager: empty data root")
@@ -94,12 +105,18 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create network manager: %w", err)
 	}
+	backend, err := ParseBackend(string(cfg.Backend))
+	if err != nil {
+		return nil, fmt.Errorf("create network manager: %w", err)
+	}
 	m := &Manager{
-		dataRoot: root,
-		dir:      filepath.Join(root, "networks"),
-		pool:     pool,
-		poolSize: size,
-		netnsDir: filepath.Join(runDir, "netns", hashID(root)),
+		dataRoot:  root,
+		dir:       filepath.Join(root, "networks"),
+		pool:      pool,
+		poolSize:  size,
+		netnsDir:  filepath.Join(runDir, "netns", hashID(root)),
+		backend:   backend,
+		rulesDone: map[string]bool{},
 	}
 	m.cniPath, m.cniErr = FindCNIPath(cfg.CNIPath)
 	if m.cniErr != nil && cfg.CNIPath != "" {

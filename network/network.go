@@ -21,6 +21,12 @@ import (
 // existing network it also puts back what a reboot takes away: the bridge and the
 // internal rules. A subnet, given or allocated, must overlap none of the host's routes
 // and addresses (but those of its own bridge) and none of the data root's networks.
+//
+// A native network's firewall rules are not Ensure's: the first Attach to it writes
+// them, together with those of the other networks attached to at the same time, while
+// the containers' interfaces are being made (see Attach). They matter only once a
+// container is on the network, and up need not wait for them before it creates its
+// containers.
 func (m *Manager) Ensure(ctx context.Context, spec Spec) (Network, error) {
 	if err := spec.Check(); err != nil {
 		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
@@ -28,33 +34,40 @@ func (m *Manager) Ensure(ctx context.Context, spec Spec) (Network, error) {
 	if err := ctx.Err(); err != nil {
 		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
 	}
-	unlock, err := m.lock()
+	n, err := m.ensureState(spec)
 	if err != nil {
 		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
+	}
+	return n, nil
+}
+
+// ensureState creates the network's bridge and saves its state, or checks and puts
+// back an existing one, under the data root's lock.
+func (m *Manager) ensureState(spec Spec) (Network, error) {
+	unlock, err := m.lock()
+	if err != nil {
+		return Network{}, err
 	}
 	defer unlock()
 	n, err := m.get(spec.Name)
 	if err == nil {
 		if err := n.conflict(spec); err != nil {
-			return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
+			return Network{}, err
 		}
-		if err := m.setUpHost(&n, false); err != nil {
-			return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
-		}
-		return n, nil
+		return n, m.setUpHost(&n, false)
 	}
 	if !errors.Is(err, ErrNotFound) {
-		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
+		return Network{}, err
 	}
 	if n, err = m.newNetwork(spec); err != nil {
-		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
+		return Network{}, err
 	}
 	if err := m.setUpHost(&n, true); err != nil {
-		return Network{}, fmt.Errorf("create network %q: %w", spec.Name, err)
+		return Network{}, err
 	}
 	if err := writeJSON(m.networkFile(n.Name), n); err != nil {
 		_ = m.tearDownHost(n)
-		return Network{}, fmt.Errorf("create network %q: save state: %w", spec.Name, err)
+		return Network{}, fmt.Errorf("save state: %w", err)
 	}
 	return n, nil
 }
@@ -68,6 +81,7 @@ func (m *Manager) newNetwork(spec Spec) (Network, error) {
 		Bridge:  spec.BridgeName,
 		CNIName: cniName(m.dataRoot, spec.Name),
 		Created: time.Now().UTC().Truncate(time.Second),
+		Backend: m.backend,
 	}
 	if n.Bridge == "" {
 		n.Bridge = bridgeName(m.dataRoot, spec.Name)
@@ -128,6 +142,9 @@ func (m *Manager) setUpHost(n *Network, fresh bool) (err error) {
 				_ = m.tearDownHost(*n)
 			}
 		}()
+	}
+	if recordedBackend(n.Backend) == BackendNative {
+		return setUpNativeHost(*n) // its rules: the first Attach
 	}
 	return withIPTablesLock(func() error {
 		return forFamilies(*n, func(v6 bool) error {
@@ -297,6 +314,7 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	if err := m.tearDownHost(n); err != nil {
 		return fmt.Errorf("remove network %q: %w", name, err)
 	}
+	m.forgetRules(n)
 	if err := os.RemoveAll(filepath.Join(m.ipamDir(), n.CNIName)); err != nil {
 		return fmt.Errorf("remove network %q: leases: %w", name, err)
 	}

@@ -28,6 +28,9 @@ type Network struct {
 	// iptables comments and in CNI's result cache (/var/lib/cni/results).
 	CNIName string    `json:"cniName"`
 	Created time.Time `json:"created"`
+	// Backend made the network and sets up its containers; "" for a network made
+	// before backends were recorded, which is CNI's.
+	Backend Backend `json:"backend,omitempty"`
 }
 
 // containerIDPattern is libcni's rule for container IDs; berth also uses them as file names.

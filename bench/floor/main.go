@@ -43,7 +43,7 @@ import (
 
 type options struct {
 	address, namespace, image, cniPath, snapshotter string
-	subnet, bridge, command                         string
+	subnet, bridge, command, backend                string
 	n                                               int
 	serial, cleanup                                 bool
 }
@@ -54,6 +54,10 @@ type result struct {
 	Serial bool    `json:"serial"`
 	UpMS   float64 `json:"up_ms"`
 	DownMS float64 `json:"down_ms"`
+	// CPU time (user+sys) of the floor and of the children it waited for (the CNI
+	// plugins and their iptables), as bench/run measures berth's.
+	UpCPUMS   float64 `json:"up_cpu_ms"`
+	DownCPUMS float64 `json:"down_cpu_ms"`
 }
 
 func main() {
@@ -66,6 +70,7 @@ func main() {
 	flag.StringVar(&o.subnet, "subnet", "10.99.7.0/24", "the bridge's subnet (inside 10.99.0.0/16)")
 	flag.StringVar(&o.bridge, "bridge", "bbfloor0", "bridge name")
 	flag.StringVar(&o.command, "command", "seq 1 20; trap 'exit 0' TERM; sleep 3600 & wait", "sh -c command of every container")
+	flag.StringVar(&o.backend, "backend", "cni", "how the containers are networked: cni (the plugins through go-cni) or native (netlink and iptables-restore)")
 	flag.IntVar(&o.n, "n", 1, "number of containers")
 	flag.BoolVar(&o.serial, "serial", false, "start the containers one after the other")
 	flag.BoolVar(&o.cleanup, "cleanup", false, "remove everything in the namespace, then the namespace")
@@ -91,12 +96,23 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	cni, err := loadCNI(o, filepath.Join(tmp, "ipam"))
-	if err != nil {
-		return err
+	f := &floor{o: o, client: client, tmp: tmp}
+	switch o.backend {
+	case "cni":
+		cni, err := loadCNI(o, filepath.Join(tmp, "ipam"))
+		if err != nil {
+			return err
+		}
+		f.net = &cniNet{o: o, cni: cni}
+	case "native":
+		f.net, err = newNativeNet(o)
+		if err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("-backend %q: cni or native", o.backend)
 	}
-	f := &floor{o: o, client: client, cni: cni, tmp: tmp}
-	defer func() { _ = f.removeBridge() }() // after a failure; idempotent
+	defer func() { _ = f.net.finish() }() // after a failure; idempotent
 	img, err := client.GetImage(ctx, o.image)
 	if err != nil {
 		return fmt.Errorf("image %s: %w", o.image, err)
@@ -106,22 +122,38 @@ func run(o options) error {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("floor-%d", i+1)
 	}
-	start := time.Now()
-	upErr := f.each(ctx, ids, f.up)
-	up := time.Since(start)
+	start, cpu0 := time.Now(), cpuTime()
+	upErr := f.net.start()
+	if upErr == nil {
+		upErr = f.each(ctx, ids, f.up)
+	}
+	up, cpu1 := time.Since(start), cpuTime()
 	start = time.Now()
 	downErr := f.each(ctx, ids, f.down)
 	if downErr == nil {
-		downErr = f.removeBridge()
+		downErr = f.net.finish()
 	}
-	down := time.Since(start)
+	down, cpu2 := time.Since(start), cpuTime()
 	if err := errors.Join(upErr, downErr); err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(result{N: o.n, Serial: o.serial, UpMS: ms(up), DownMS: ms(down)})
+	return json.NewEncoder(os.Stdout).Encode(result{N: o.n, Serial: o.serial, UpMS: ms(up), DownMS: ms(down),
+		UpCPUMS: ms(cpu1 - cpu0), DownCPUMS: ms(cpu2 - cpu1)})
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// cpuTime is the user+sys time of this process and of its waited-for children.
+func cpuTime() time.Duration {
+	var total time.Duration
+	for _, who := range []int{unix.RUSAGE_SELF, unix.RUSAGE_CHILDREN} {
+		var ru unix.Rusage
+		if unix.Getrusage(who, &ru) == nil {
+			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	return total
+}
 
 func loadCNI(o options, ipamDir string) (gocni.CNI, error) {
 	conf := fmt.Sprintf(`{
@@ -144,10 +176,20 @@ func loadCNI(o options, ipamDir string) (gocni.CNI, error) {
 	return cni, nil
 }
 
+// netBackend is how the floor networks its containers.
+type netBackend interface {
+	// start is what comes before the first container: the network.
+	start() error
+	setup(ctx context.Context, id, nsPath string) error
+	teardown(ctx context.Context, id, nsPath string) error
+	// finish removes the network after the last container; it is idempotent.
+	finish() error
+}
+
 type floor struct {
 	o      options
 	client *containerd.Client
-	cni    gocni.CNI
+	net    netBackend
 	img    containerd.Image
 	tmp    string
 
@@ -185,8 +227,8 @@ func (f *floor) up(ctx context.Context, id string) error {
 	}
 	f.nss[id] = ns
 	f.mu.Unlock()
-	if _, err := f.cni.Setup(ctx, id, ns); err != nil {
-		return fmt.Errorf("%s: CNI ADD: %w", id, err)
+	if err := f.net.setup(ctx, id, ns); err != nil {
+		return fmt.Errorf("%s: %w", id, err)
 	}
 	ctr, err := f.client.NewContainer(ctx, id,
 		containerd.WithImage(f.img),
@@ -235,8 +277,8 @@ func (f *floor) down(ctx context.Context, id string) error {
 	ns := f.nss[id]
 	f.mu.Unlock()
 	if ns != "" {
-		if err := f.cni.Remove(ctx, id, ns); err != nil {
-			return fmt.Errorf("%s: CNI DEL: %w", id, err)
+		if err := f.net.teardown(ctx, id, ns); err != nil {
+			return fmt.Errorf("%s: %w", id, err)
 		}
 		if err := removeNetNS(ns); err != nil {
 			return fmt.Errorf("%s: delete netns: %w", id, err)
@@ -280,16 +322,37 @@ func removeNetNS(path string) error {
 	return os.Remove(path)
 }
 
-// removeBridge removes what CNI DEL leaves: the bridge and the firewall plugin's
-// isolation rules that name it. It is part of the timed down, as berth's down removes
-// its network too: one netlink call, and the rules read with one iptables-save and
+// cniNet is the CNI chain through go-cni, as berth's CNI backend runs it.
+type cniNet struct {
+	o   options
+	cni gocni.CNI
+}
+
+// start does nothing: the bridge plugin creates the bridge on the first ADD.
+func (c *cniNet) start() error { return nil }
+
+func (c *cniNet) setup(ctx context.Context, id, ns string) error {
+	if _, err := c.cni.Setup(ctx, id, ns); err != nil {
+		return fmt.Errorf("CNI ADD: %w", err)
+	}
+	return nil
+}
+
+func (c *cniNet) teardown(ctx context.Context, id, ns string) error {
+	if err := c.cni.Remove(ctx, id, ns); err != nil {
+		return fmt.Errorf("CNI DEL: %w", err)
+	}
+	return nil
+}
+
+// finish removes what CNI DEL leaves: the bridge and the firewall plugin's isolation
+// rules that name it. It is part of the timed down, as berth's down removes its
+// network too: one netlink call, and the rules read with one iptables-save and
 // deleted with one iptables-restore, the cheapest way there is with the iptables
 // binaries.
-func (f *floor) removeBridge() error {
-	if link, err := netlink.LinkByName(f.o.bridge); err == nil {
-		if err := netlink.LinkDel(link); err != nil {
-			return fmt.Errorf("delete bridge %s: %w", f.o.bridge, err)
-		}
+func (c *cniNet) finish() error {
+	if err := deleteLink(c.o.bridge); err != nil {
+		return err
 	}
 	out, err := exec.Command("iptables-save", "-t", "filter").Output()
 	if err != nil {
@@ -297,7 +360,7 @@ func (f *floor) removeBridge() error {
 	}
 	var batch strings.Builder
 	for _, line := range strings.Split(string(out), "\n") {
-		if isolationRuleOf(line, f.o.bridge) {
+		if isolationRuleOf(line, c.o.bridge) {
 			// iptables-save's quoting is iptables-restore's
 			batch.WriteString("-D " + strings.TrimPrefix(line, "-A ") + "\n")
 		}
@@ -309,6 +372,16 @@ func (f *floor) removeBridge() error {
 	cmd.Stdin = strings.NewReader("*filter\n" + batch.String() + "COMMIT\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("iptables-restore: %w: %s", err, out)
+	}
+	return nil
+}
+
+// deleteLink deletes a link; a missing one is success.
+func deleteLink(name string) error {
+	if link, err := netlink.LinkByName(name); err == nil {
+		if err := netlink.LinkDel(link); err != nil {
+			return fmt.Errorf("delete %s: %w", name, err)
+		}
 	}
 	return nil
 }

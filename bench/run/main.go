@@ -49,7 +49,9 @@ type bench struct {
 	projects map[string]string // name → compose file
 	out      io.Writer
 	rows     []row
-	notes    []string
+	// dockerRows compare berth with Docker Compose, when a docker daemon answers.
+	dockerRows []row
+	notes      []string
 }
 
 func main() {
@@ -61,7 +63,7 @@ func main() {
 	flag.StringVar(&cfg.outDir, "o", "", "also write results.md, results.json and the profiles into `DIR`")
 	flag.IntVar(&cfg.pairs, "pairs", 5, "measured pairs per scenario, after one warm-up pair")
 	flag.IntVar(&cfg.sigtermRuns, "sigterm-runs", 2, "runs of down with SIGTERM-ignoring containers (each takes >10 s)")
-	flag.StringVar(&cfg.only, "only", "", "comma-separated scenario groups: indep1,indep10,indep50,chain10,sigterm10,profile,watch")
+	flag.StringVar(&cfg.only, "only", "", "comma-separated scenario groups: indep1,indep10,indep50,chain10,busy10,docker,sigterm10,profile,watch")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -103,6 +105,8 @@ func (b *bench) scenarios(ctx context.Context) error {
 		{"indep10", func(ctx context.Context) error { return b.independent(ctx, 10) }},
 		{"indep50", func(ctx context.Context) error { return b.independent(ctx, 50) }},
 		{"chain10", b.chain},
+		{"busy10", b.busy},
+		{"docker", b.docker},
 		{"sigterm10", b.sigterm},
 		{"profile", b.profile},
 		{"watch", func(ctx context.Context) error { return b.watchLatency(ctx, 200*time.Millisecond) }},
@@ -176,10 +180,12 @@ func (b *bench) writeProject(name string, n int, chain bool, command string) err
 	return os.WriteFile(path, []byte(sb.String()), 0o644)
 }
 
-// measured is one run of a process: its wall time and peak RSS.
+// measured is one run of a process: its wall time, peak RSS and CPU time (user+sys of
+// the process and of the children it waited for: the CNI plugins and their iptables).
 type measured struct {
 	d      time.Duration
 	maxRSS int64 // KiB
+	cpu    time.Duration
 }
 
 func (b *bench) berthGlobal(ctx context.Context, args ...string) (measured, error) {
@@ -201,6 +207,7 @@ func (b *bench) exec(ctx context.Context, bin string, args ...string) (measured,
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			m.maxRSS = ru.Maxrss
+			m.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}
 	if err != nil {
@@ -210,12 +217,27 @@ func (b *bench) exec(ctx context.Context, bin string, args ...string) (measured,
 }
 
 type floorResult struct {
-	UpMS   float64 `json:"up_ms"`
-	DownMS float64 `json:"down_ms"`
+	UpMS      float64 `json:"up_ms"`
+	DownMS    float64 `json:"down_ms"`
+	UpCPUMS   float64 `json:"up_cpu_ms"`
+	DownCPUMS float64 `json:"down_cpu_ms"`
 }
 
-func (b *bench) floorRun(ctx context.Context, n int, serial bool) (floorResult, error) {
-	args := []string{"-namespace", b.cfg.namespace, "-n", strconv.Itoa(n), "-command", cmdNormal}
+// floors is one run of each floor: CNI's and the native one.
+type floors struct{ cni, native floorResult }
+
+func (b *bench) floors(ctx context.Context, n int, serial bool) (floors, error) {
+	var f floors
+	var err error
+	if f.cni, err = b.floorRun(ctx, n, serial, "cni"); err != nil {
+		return f, err
+	}
+	f.native, err = b.floorRun(ctx, n, serial, "native")
+	return f, err
+}
+
+func (b *bench) floorRun(ctx context.Context, n int, serial bool, backend string) (floorResult, error) {
+	args := []string{"-namespace", b.cfg.namespace, "-n", strconv.Itoa(n), "-command", cmdNormal, "-backend", backend}
 	if serial {
 		args = append(args, "-serial")
 	}

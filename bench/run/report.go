@@ -9,31 +9,37 @@ import (
 	"strings"
 )
 
-// pairs holds floor and berth values measured side by side; floor is 0 where there is
-// no floor to compare with.
+// pairs holds floor and berth values measured side by side: Floor is the CNI floor,
+// Native the native floor; either is empty where there is no such floor.
 type pairs struct {
-	Floor []float64 `json:"floor,omitempty"`
-	Berth []float64 `json:"berth"`
+	Floor  []float64 `json:"floor,omitempty"`
+	Native []float64 `json:"native_floor,omitempty"`
+	Berth  []float64 `json:"berth"`
 }
 
-func (p *pairs) add(warmUp bool, floor, berth float64) {
+func (p *pairs) add(warmUp bool, floor, berth float64) { p.add3(warmUp, floor, 0, berth) }
+
+func (p *pairs) add3(warmUp bool, floor, native, berth float64) {
 	if warmUp {
 		return
 	}
 	if floor > 0 {
 		p.Floor = append(p.Floor, floor)
 	}
+	if native > 0 {
+		p.Native = append(p.Native, native)
+	}
 	p.Berth = append(p.Berth, berth)
 }
 
 // ratios are berth/floor pair by pair.
-func (p pairs) ratios() []float64 {
-	if len(p.Floor) != len(p.Berth) {
+func ratios(floor, berth []float64) []float64 {
+	if len(floor) != len(berth) {
 		return nil
 	}
-	out := make([]float64, len(p.Floor))
-	for i := range p.Floor {
-		out[i] = p.Berth[i] / p.Floor[i]
+	out := make([]float64, len(floor))
+	for i := range floor {
+		out[i] = berth[i] / floor[i]
 	}
 	return out
 }
@@ -77,24 +83,39 @@ func (s stats) format(unit string, ok bool) string {
 
 func (r row) line() string {
 	f, fok := summarize(r.P.Floor)
+	nf, nok := summarize(r.P.Native)
 	bs, bok := summarize(r.P.Berth)
-	ratio := "—"
-	if rs, ok := summarize(r.P.ratios()); ok && fok {
-		var each []string
-		for _, x := range r.P.ratios() {
-			each = append(each, fmt.Sprintf("%.2f", x))
-		}
-		ratio = fmt.Sprintf("%.2f× (%.2f–%.2f; %s)", rs.med, rs.min, rs.max, strings.Join(each, " "))
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %d |", r.Scenario, r.Unit,
+		f.format(r.Unit, fok), nf.format(r.Unit, nok), bs.format(r.Unit, bok),
+		ratioCell(r.P.Floor, r.P.Berth), ratioCell(r.P.Native, r.P.Berth), len(r.P.Berth))
+}
+
+// ratioCell is the median of the pair-by-pair ratios, their range and each of them.
+func ratioCell(floor, berth []float64) string {
+	rs := ratios(floor, berth)
+	s, ok := summarize(rs)
+	if !ok {
+		return "—"
 	}
-	return fmt.Sprintf("| %s | %s | %s | %s | %s | %d |", r.Scenario, r.Unit, f.format(r.Unit, fok), bs.format(r.Unit, bok), ratio, len(r.P.Berth))
+	var each []string
+	for _, x := range rs {
+		each = append(each, fmt.Sprintf("%.2f", x))
+	}
+	return fmt.Sprintf("%.2f× (%.2f–%.2f; %s)", s.med, s.min, s.max, strings.Join(each, " "))
 }
 
 func (b *bench) report() error {
 	var sb strings.Builder
-	sb.WriteString("| scenario | unit | floor median (min–max) | berth median (min–max) | berth/floor median (min–max; pair by pair) | runs |\n")
-	sb.WriteString("|---|---|---|---|---|---|\n")
+	sb.WriteString("| scenario | unit | CNI floor | native floor | berth | berth / CNI floor | berth / native floor | runs |\n")
+	sb.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, r := range b.rows {
 		sb.WriteString(r.line() + "\n")
+	}
+	if len(b.dockerRows) > 0 {
+		sb.WriteString("\n| scenario | unit | Docker Compose | berth | berth / Docker Compose | runs |\n|---|---|---|---|---|---|\n")
+		for _, r := range b.dockerRows {
+			sb.WriteString(r.dockerLine() + "\n")
+		}
 	}
 	for _, n := range b.notes {
 		sb.WriteString("\n- " + n)

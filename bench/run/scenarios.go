@@ -19,14 +19,14 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // logs (10), peak RSS and helper PSS (50).
 func (b *bench) independent(ctx context.Context, n int) error {
 	project := fmt.Sprintf("indep%d", n)
-	var up, down, noop, ps, logs pairs
+	var up, down, upCPU, downCPU, noop, ps, logs pairs
 	var rss []float64
 	for i := 0; i <= b.cfg.pairs; i++ {
 		if err := checkCtx(ctx); err != nil {
 			return err
 		}
 		warm := i == 0
-		f, err := b.floorRun(ctx, n, false)
+		f, err := b.floors(ctx, n, false)
 		if err != nil {
 			return err
 		}
@@ -59,14 +59,18 @@ func (b *bench) independent(ctx context.Context, n int) error {
 		if err != nil {
 			return err
 		}
-		up.add(warm, f.UpMS, ms(u.d))
-		down.add(warm, f.DownMS, ms(d.d))
+		up.add3(warm, f.cni.UpMS, f.native.UpMS, ms(u.d))
+		down.add3(warm, f.cni.DownMS, f.native.DownMS, ms(d.d))
+		upCPU.add3(warm, f.cni.UpCPUMS, f.native.UpCPUMS, ms(u.cpu))
+		downCPU.add3(warm, f.cni.DownCPUMS, f.native.DownCPUMS, ms(d.cpu))
 		if !warm {
 			rss = append(rss, float64(u.maxRSS)/1024)
 		}
 	}
 	b.add(row{Scenario: fmt.Sprintf("up -d, %d services", n), Unit: "ms", P: up})
 	b.add(row{Scenario: fmt.Sprintf("down, %d services", n), Unit: "ms", P: down})
+	b.add(row{Scenario: fmt.Sprintf("CPU (user+sys, with children) of up -d, %d services", n), Unit: "ms", P: upCPU})
+	b.add(row{Scenario: fmt.Sprintf("CPU (user+sys, with children) of down, %d services", n), Unit: "ms", P: downCPU})
 	if n >= 10 {
 		b.add(row{Scenario: fmt.Sprintf("no-op up -d, %d services", n), Unit: "ms", P: noop})
 	}
@@ -84,6 +88,59 @@ func (b *bench) independent(ctx context.Context, n int) error {
 	return nil
 }
 
+// busy measures up -d and down of 10 services while two CPU-bound processes compete
+// for the machine, and compares them with the idle runs of indep10 (when measured).
+func (b *bench) busy(ctx context.Context) error {
+	var spinners []*exec.Cmd
+	defer func() {
+		for _, c := range spinners {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}()
+	for range 2 {
+		c := exec.CommandContext(ctx, "sh", "-c", "while :; do :; done")
+		if err := c.Start(); err != nil {
+			return err
+		}
+		spinners = append(spinners, c)
+	}
+	var up, down pairs
+	for i := 0; i <= b.cfg.pairs; i++ {
+		if err := checkCtx(ctx); err != nil {
+			return err
+		}
+		f, err := b.floors(ctx, 10, false)
+		if err != nil {
+			return err
+		}
+		u, err := b.berth(ctx, "indep10", "up", "-d")
+		if err != nil {
+			return err
+		}
+		d, err := b.berth(ctx, "indep10", "down")
+		if err != nil {
+			return err
+		}
+		up.add3(i == 0, f.cni.UpMS, f.native.UpMS, ms(u.d))
+		down.add3(i == 0, f.cni.DownMS, f.native.DownMS, ms(d.d))
+	}
+	b.add(row{Scenario: "up -d, 10 services, 2 CPU-bound processes beside", Unit: "ms", P: up})
+	b.add(row{Scenario: "down, 10 services, 2 CPU-bound processes beside", Unit: "ms", P: down})
+	for _, r := range b.rows {
+		if r.Scenario != "up -d, 10 services" {
+			continue
+		}
+		idle, ok1 := summarize(r.P.Berth)
+		loaded, ok2 := summarize(up.Berth)
+		if ok1 && ok2 {
+			b.notes = append(b.notes, fmt.Sprintf("up -d of 10 with 2 CPU-bound processes beside: %.2f× the idle median (%.0f / %.0f ms)",
+				loaded.med/idle.med, loaded.med, idle.med))
+		}
+	}
+	return nil
+}
+
 // chain measures a 10-service depends_on chain against the serial floor of 10.
 func (b *bench) chain(ctx context.Context) error {
 	var up, down pairs
@@ -91,7 +148,7 @@ func (b *bench) chain(ctx context.Context) error {
 		if err := checkCtx(ctx); err != nil {
 			return err
 		}
-		f, err := b.floorRun(ctx, 10, true)
+		f, err := b.floors(ctx, 10, true)
 		if err != nil {
 			return err
 		}
@@ -103,8 +160,8 @@ func (b *bench) chain(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		up.add(i == 0, f.UpMS, ms(u.d))
-		down.add(i == 0, f.DownMS, ms(d.d))
+		up.add3(i == 0, f.cni.UpMS, f.native.UpMS, ms(u.d))
+		down.add3(i == 0, f.cni.DownMS, f.native.DownMS, ms(d.d))
 	}
 	b.add(row{Scenario: "up -d, 10-service chain (floor: serial)", Unit: "ms", P: up})
 	b.add(row{Scenario: "down, 10-service chain (floor: serial)", Unit: "ms", P: down})

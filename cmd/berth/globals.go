@@ -1,12 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -23,6 +25,7 @@ const (
 	flagNamespace  = "namespace"
 	flagDataRoot   = "data-root"
 	flagCNIPath    = "cni-path"
+	flagNetBackend = "network-backend"
 	flagSnapshot   = "snapshotter"
 	flagHostsDir   = "hosts-dir"
 	flagAnsi       = "ansi"
@@ -48,6 +51,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagNamespace, Aliases: []string{"n"}, EnvVars: []string{"CONTAINERD_NAMESPACE"}, Value: "berth", Usage: "containerd `NAMESPACE`"},
 		&cli.StringFlag{Name: flagDataRoot, EnvVars: []string{"BERTH_DATA_ROOT"}, Value: "/var/lib/berth", Usage: "`DIR` for berth's state: networks, volumes, logs"},
 		&cli.StringFlag{Name: flagCNIPath, EnvVars: []string{"CNI_PATH"}, Usage: "`DIR` of the CNI plugins (default: the first of /opt/cni/bin, /usr/lib/cni, /usr/libexec/cni that holds bridge)"},
+		&cli.StringFlag{Name: flagNetBackend, EnvVars: []string{"BERTH_NETWORK_BACKEND"}, Value: "native", Usage: "`BACKEND` that sets up new networks: native (netlink and iptables-restore, in berth) or cni (the CNI plugins); existing networks keep theirs"},
 		&cli.StringFlag{Name: flagSnapshot, EnvVars: []string{"CONTAINERD_SNAPSHOTTER"}, Value: "overlayfs", Usage: "containerd snapshotter `NAME`"},
 		&cli.StringFlag{Name: flagBuildkit, EnvVars: []string{"BUILDKIT_HOST"}, Usage: "BuildKit daemon `ADDRESS` for builds (default: berth starts its own under the data root)"},
 		&cli.StringFlag{Name: flagHostsDir, Value: "/etc/containerd/certs.d", Usage: "registry hosts `DIR` (containerd's hosts.toml convention)"},
@@ -85,6 +89,16 @@ func setGlobals(c *cli.Context) error {
 		return usageErr{err}
 	}
 	return nil
+}
+
+// networkConfig is the network manager's configuration from the global flags. The
+// plugin directory is looked up only when a network of the CNI backend needs it.
+func networkConfig(c *cli.Context) (network.Config, error) {
+	backend, err := network.ParseBackend(c.String(flagNetBackend))
+	if err != nil {
+		return network.Config{}, usageErr{fmt.Errorf("--%s: %w", flagNetBackend, err)}
+	}
+	return network.Config{DataRoot: stateRoot(c), CNIPath: c.String(flagCNIPath), Backend: backend}, nil
 }
 
 // stateRoot is the data root of the containerd namespace in use: each

@@ -116,6 +116,10 @@ func doctorCommand() *cli.Command {
 			}
 			check("containerd", err, c.String(flagAddress)+" (namespace "+c.String(flagNamespace)+")")
 			cniPath, err := network.FindCNIPath(c.String(flagCNIPath))
+			if err != nil && c.String(flagNetBackend) != string(network.BackendCNI) {
+				// only networks of the CNI backend need them
+				cniPath, err = "not found; only --network-backend cni needs them", nil
+			}
 			check("CNI plugins", err, cniPath)
 			logger, err := findLogger()
 			check("logger", err, logger)

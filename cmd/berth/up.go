@@ -306,12 +306,12 @@ func newEngine(c *cli.Context) (*service.Engine, func(), error) {
 // the returned func (or on error).
 func newEngineWith(c *cli.Context, client *ctrd.Client) (*service.Engine, func(), error) {
 	dataRoot := stateRoot(c)
-	cniPath, err := network.FindCNIPath(c.String(flagCNIPath))
+	cfg, err := networkConfig(c)
 	if err != nil {
 		client.Close()
 		return nil, nil, err
 	}
-	nets, err := network.NewManager(network.Config{DataRoot: dataRoot, CNIPath: cniPath})
+	nets, err := network.NewManager(cfg)
 	if err != nil {
 		client.Close()
 		return nil, nil, err

@@ -32,9 +32,9 @@ type LeakScope struct {
 }
 
 // Snapshot records the host state a berth project can change: links,
-// network namespaces, iptables rules (filter and nat, counters stripped),
-// mounts, CNI state, containerd objects of the namespace, and files under
-// the data root.
+// network namespaces, iptables rules (filter, nat and mangle of both families,
+// counters stripped), mounts, CNI state, containerd objects of the namespace,
+// and files under the data root.
 func Snapshot(t testing.TB, s LeakScope) HostState {
 	t.Helper()
 	st := HostState{}
@@ -92,7 +92,7 @@ func (a HostState) diff(b HostState, goneOK []string) []string {
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, l := range b[k] {
-			if !slices.Contains(a[k], l) {
+			if !slices.Contains(a[k], l) && !sharedFirewall(k, l) {
 				out = append(out, fmt.Sprintf("%s: + %s", k, l))
 			}
 		}
@@ -111,6 +111,39 @@ func AssertNoLeak(t testing.TB, s LeakScope, before HostState) {
 	if d := before.DiffIn(s, Snapshot(t, s)); len(d) > 0 {
 		t.Errorf("host state changed:\n  %s", strings.Join(d, "\n  "))
 	}
+}
+
+// sharedFirewallRules are the chains and fixed rules that the CNI plugins, and berth's
+// native backend in the same form, create on a host's first use and then share with
+// every CNI user: they stay when the last network goes. A test that is the first on a
+// fresh host sees them appear; that is not a leak.
+var sharedFirewallRules = []string{
+	":CNI-FORWARD -", ":CNI-ADMIN -", ":CNI-ISOLATION-STAGE-1 -", ":CNI-ISOLATION-STAGE-2 -",
+	":CNI-HOSTPORT-DNAT -", ":CNI-HOSTPORT-SETMARK -", ":CNI-HOSTPORT-MASQ -",
+	`-A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD`,
+	`-A FORWARD -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j CNI-ISOLATION-STAGE-1`,
+	`-A CNI-FORWARD -m comment --comment "CNI firewall plugin admin overrides" -j CNI-ADMIN`,
+	`-A CNI-ISOLATION-STAGE-1 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j RETURN`,
+	`-A CNI-ISOLATION-STAGE-2 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j RETURN`,
+	"-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT",
+	"-A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT",
+	`-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ`,
+	`-A CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000/0x2000`,
+	"-A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE",
+}
+
+// sharedFirewall tells the shared chains and rules apart from berth's own: facet
+// "iptables" lines are "<save command> <table> <line>".
+func sharedFirewall(facet, line string) bool {
+	if facet != "iptables" {
+		return false
+	}
+	for _, r := range sharedFirewallRules {
+		if strings.HasSuffix(line, " "+r) {
+			return true
+		}
+	}
+	return false
 }
 
 // sharedCache tells go-cni's loopback result files apart: they are named
@@ -157,18 +190,26 @@ func linkNames() (string, error) {
 
 var counters = regexp.MustCompile(`\[\d+:\d+\]`)
 
+// iptables lists the rules and chains of both families in the tables berth writes to:
+// filter (berth's BERTH-DNS, the accepts and isolation), nat (masquerading, published
+// ports) and mangle (berth's BERTH-INTERNAL).
 func iptables() (string, error) {
 	var all []string
-	for _, table := range []string{"filter", "nat"} {
-		out, err := cmdOut("iptables-save", "-t", table)
-		if err != nil {
-			return "", err
+	for _, save := range []string{"iptables-save", "ip6tables-save"} {
+		if _, err := exec.LookPath(save); err != nil && save == "ip6tables-save" {
+			continue // a host without IPv6 firewalling
 		}
-		for _, l := range strings.Split(out, "\n") {
-			if strings.HasPrefix(l, "#") {
-				continue
+		for _, table := range []string{"filter", "nat", "mangle"} {
+			out, err := cmdOut(save, "-t", table)
+			if err != nil {
+				return "", err
 			}
-			all = append(all, table+" "+counters.ReplaceAllString(l, ""))
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "#") {
+					continue
+				}
+				all = append(all, save+" "+table+" "+counters.ReplaceAllString(l, ""))
+			}
 		}
 	}
 	return strings.Join(all, "\n"), nil
