@@ -93,11 +93,12 @@ func (c *Client) newTask(ctx context.Context, ctr containerd.Container, creator 
 	cleared := false
 	for wait := 100 * time.Millisecond; ; wait *= 2 {
 		var task containerd.Task
-		task, err = ctr.NewTask(ctx, creator)
+		task, err = newTaskWithin(ctx, ctr, creator)
 		if !isTaskDebris(err) {
 			return task, err
 		}
-		if wait > 3*time.Second {
+		// a hung creation is cleared at once: each try of it costs the whole timeout
+		if wait > 3*time.Second || errors.Is(err, errTaskCreateHung) {
 			if cleared {
 				return nil, err
 			}
@@ -118,6 +119,25 @@ func (c *Client) newTask(ctx context.Context, ctr containerd.Container, creator 
 	}
 }
 
+// taskCreateTimeout bounds one task creation. containerd 1.6 can leave a Create
+// hanging for good when the client of an earlier Create of the same container was
+// killed mid-way (seen right after a containerd restart): the deadline turns that
+// into debris to clear, instead of an up that never returns.
+const taskCreateTimeout = 45 * time.Second
+
+// errTaskCreateHung is a task creation that outlived taskCreateTimeout.
+var errTaskCreateHung = errors.New("containerd did not create the task in time")
+
+func newTaskWithin(ctx context.Context, ctr containerd.Container, creator cio.Creator) (containerd.Task, error) {
+	tctx, cancel := context.WithTimeout(ctx, taskCreateTimeout)
+	defer cancel()
+	task, err := ctr.NewTask(tctx, creator)
+	if err != nil && tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		return nil, fmt.Errorf("create task %s: %w (%v)", ctr.ID(), errTaskCreateHung, err)
+	}
+	return task, err
+}
+
 // isTaskDebris recognises NewTask failures caused by what a killed client
 // left behind: the task entry, the shim's bundle, runc's state.
 func isTaskDebris(err error) bool {
@@ -125,7 +145,7 @@ func isTaskDebris(err error) bool {
 		return false
 	}
 	msg := err.Error()
-	return errdefs.IsAlreadyExists(err) || strings.Contains(msg, "file exists") ||
+	return errdefs.IsAlreadyExists(err) || errors.Is(err, errTaskCreateHung) || strings.Contains(msg, "file exists") ||
 		strings.Contains(msg, "container with given ID already exists")
 }
 
