@@ -71,9 +71,11 @@ fuzz:
 demo:
 	bash scripts/demo.sh
 
-# berth against the floor (the same work done directly through containerd and go-cni),
-# side by side, in namespace berth-bench and a temporary data root, both removed at the
-# end; then the Go benchmarks of the pure hot paths. About 5 minutes on 2 cores.
+# berth against the floors (the same work done directly through containerd, networked
+# through go-cni or natively), side by side, with CPU times, and against Docker Compose
+# when a docker daemon answers, in namespace berth-bench and a temporary data root, both
+# removed at the end; then the Go benchmarks of the pure hot paths. About 7 minutes on 2
+# cores.
 bench: runtime
 	bash scripts/bench.sh
 	$(GO) test -run '^$$' -bench . ./project ./service ./internal/progress

@@ -15,8 +15,8 @@ import (
 	gocni "github.com/containerd/go-cni"
 )
 
-// record is an attached container, saved before the first CNI ADD so that Detach can
-// run the same DEL after any crash.
+// record is an attached container, saved before the first change to the host so that
+// Detach can undo it with the same backend after any crash.
 type record struct {
 	ContainerID string        `json:"containerID"`
 	NetNS       string        `json:"netns"`
@@ -30,8 +30,9 @@ type record struct {
 	Interfaces []Interface   `json:"interfaces,omitempty"`
 }
 
-// recordedNet keeps the network as it was at ADD: DEL must run the same chain with the
-// same names, even if the network's state changed or went away since.
+// recordedNet keeps the network as it was at the attach: the detach must undo the same
+// thing with the same names (for CNI, run the same chain), even if the network's state
+// changed or went away since.
 type recordedNet struct {
 	Attachment
 	Net   Network   `json:"net"`

@@ -25,7 +25,7 @@
 //	path, err := m.CreateNetNS(containerID)                 // /run/berth/netns/<root-id>/<containerID>
 //	ifaces, ports, err := m.Attach(ctx, path, req)          // lo + eth0…; undone on failure
 //	ids, err := m.Attachments("proj_default")
-//	err = m.Detach(ctx, path, req)                          // CNI DEL, sweeps, deletes the netns
+//	err = m.Detach(ctx, path, req)                          // undoes the attach, deletes the netns
 //	err = m.Remove(ctx, "proj_default")                     // ErrInUse while attached
 //	eps, err := m.Endpoints()                               // addresses and names, for DNS
 //

@@ -311,7 +311,14 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	if len(ids) > 0 {
 		return fmt.Errorf("remove network %q: containers %v are attached: %w", name, ids, ErrInUse)
 	}
-	if err := m.tearDownHost(n); err != nil {
+	// The bridge goes last, after the state: a network whose state is there keeps its
+	// bridge whatever point a crash stops the removal at, and the next up, which
+	// ensures only missing networks, finds it working; a bridge without state is
+	// swept by the next Remove.
+	err = withIPTablesLock(func() error {
+		return forFamilies(n, func(v6 bool) error { return removeNetworkRules(v6, n) })
+	})
+	if err != nil {
 		return fmt.Errorf("remove network %q: %w", name, err)
 	}
 	m.forgetRules(n)
@@ -319,6 +326,9 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 		return fmt.Errorf("remove network %q: leases: %w", name, err)
 	}
 	if err := os.Remove(m.networkFile(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove network %q: %w", name, err)
+	}
+	if err := deleteBridge(n.Bridge); err != nil {
 		return fmt.Errorf("remove network %q: %w", name, err)
 	}
 	return nil

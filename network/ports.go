@@ -123,7 +123,7 @@ func probePort(proto, hostIP string, port uint16) (uint16, error) {
 const portsDir = runDir + "/ports"
 
 // reservePorts resolves ports and reserves them for owner, under the host's ports lock.
-// The lock is held for the check and the reservation only; the CNI ADD that maps the
+// The lock is held for the check and the reservation only; the attach that maps the
 // ports runs without it, concurrently with other containers'.
 func reservePorts(ports []PortMapping, owner string) ([]PortMapping, error) {
 	unlock, err := lockHost("ports.lock")

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# make bench: berth against the floor (the same work done directly through containerd
-# and go-cni), side by side, in the containerd namespace berth-bench and a temporary
-# data root that are removed at the end. Needs root, containerd, the CNI plugins and
+# make bench: berth against the floors (the same work done directly through containerd,
+# networked through go-cni or natively through netlink and iptables-restore), side by
+# side, with the CPU time of each, and against Docker Compose when a docker daemon
+# answers, in the containerd namespace berth-bench and a temporary data root that are
+# removed at the end. Take /run/berth/e2e.lock around it (see docs/benchmarks.md). Needs root, containerd, the CNI plugins and
 # busybox-static (scripts/install-runtime.sh). Extra arguments go to bench/run, e.g.
 #   bash scripts/bench.sh -pairs 3 -only indep10,chain10
 set -euo pipefail

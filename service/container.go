@@ -375,16 +375,16 @@ func (e *Engine) deleteStopped(ctx context.Context, c Container, keepAnon bool) 
 }
 
 // deleteAndDetach deletes the stopped container (its task, record and
-// snapshot) and detaches it from its networks side by side: with its
-// process gone they no longer depend on each other, and the shim's
-// teardown and CNI DEL are each most of a container's removal. Either
-// order of a crash in between is cleaned up by the next down: a container
-// without attachments is deleted again, and attachments without a
-// container are detached before their network goes.
+// snapshot), then detaches it from its networks. In that order a crash in
+// between leaves attachments without a container, which the next up clears
+// before it creates the container again and the next down detaches; the
+// other way round it would leave a container whose network namespace is
+// gone, which the next up would try to start.
 func (e *Engine) deleteAndDetach(ctx context.Context, c Container) error {
-	detached := make(chan error, 1)
-	go func() { detached <- e.detach(ctx, c) }()
-	return errors.Join(e.Runtime.DeleteContainer(ctx, c.ID), <-detached)
+	if err := e.Runtime.DeleteContainer(ctx, c.ID); err != nil {
+		return err
+	}
+	return e.detach(ctx, c)
 }
 
 // detach releases the container's network namespace and addresses. The
