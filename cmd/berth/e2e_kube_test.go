@@ -459,7 +459,7 @@ func TestE2EKubeWaitProgress(t *testing.T) {
 	}
 	cluster.MarkPod(t, k.ns, pods[0].Name, kubetest.Ready())
 	r := <-done
-	if r.code != 0 || !strings.Contains(r.stderr, "Deployment slow  Waiting  0/1 available") || !strings.Contains(r.stderr, "Deployment slow  Available") {
+	if r.code != 0 || !strings.Contains(r.stderr, "Deployment slow Waiting 0/1 available") || !strings.Contains(r.stderr, "Deployment slow Available") {
 		t.Errorf("up --wait: exit %d\n%s", r.code, r.stderr)
 	}
 	k.mustBerth(t, file, "kube", "down", "--timeout", "60")

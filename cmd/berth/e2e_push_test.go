@@ -22,7 +22,7 @@ func TestE2EPush(t *testing.T) {
 	e.writeFile("compose.yaml", "name: shop\nservices:\n  api:\n    build: .\n    image: "+ref+"\n  db:\n    image: busybox\n")
 
 	r := e.mustBerth("push")
-	if !strings.Contains(r.stderr, "Image "+ref+"  Pushed") || !strings.Contains(r.stderr, "Service db  Skipped") {
+	if !strings.Contains(r.stderr, "Image "+ref+" Pushed") || !strings.Contains(r.stderr, "Service db Skipped") {
 		t.Errorf("push progress:\n%s", r.stderr)
 	}
 	local, err := e.client().ImageInfo(t.Context(), ref)
@@ -39,7 +39,7 @@ func TestE2EPush(t *testing.T) {
 		t.Errorf("push -q printed:\n%s", r.stderr)
 	}
 	r = e.mustBerth("push", "api")
-	if !strings.Contains(r.stderr, "Pushed  up to date") {
+	if !strings.Contains(r.stderr, "Pushed up to date") {
 		t.Errorf("second push:\n%s", r.stderr)
 	}
 }
@@ -99,7 +99,7 @@ func TestE2EPushRegistry(t *testing.T) {
 	registry := reg.Host() + "/team"
 	r := e.mustBerth("push", "--registry", registry)
 	want := registry + "/shop-web"
-	if !strings.Contains(r.stderr, "Pushed") || !strings.Contains(r.stderr, "Service db  Skipped") {
+	if !strings.Contains(r.stderr, "Pushed") || !strings.Contains(r.stderr, "Service db Skipped") {
 		t.Errorf("push --registry progress:\n%s", r.stderr)
 	}
 	local, err := e.client().ImageInfo(t.Context(), "shop-web")
