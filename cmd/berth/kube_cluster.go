@@ -221,24 +221,36 @@ func runKubeDown(c *cli.Context) error {
 	})
 }
 
+// kubePods is the project's pods on the cluster, of the services named (all when
+// none is): what kube ps and kube logs show.
+func kubePods(c *cli.Context) (*kubeapply.Client, []kubeapply.Pod, error) {
+	client, err := kubeClient(c, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	name, err := projectName(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	pods, err := client.Pods(c.Context, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	pods, err = kubeapply.SelectPods(pods, c.Args().Slice())
+	return client, pods, err
+}
+
 func runKubePs(c *cli.Context) error {
 	format := c.String("format")
 	if format != "table" && format != "json" {
 		return usageErr{fmt.Errorf("unsupported format %q: use table or json", format)}
 	}
-	client, err := kubeClient(c, nil)
-	if err != nil {
-		return err
-	}
 	name, err := projectName(c)
 	if err != nil {
 		return err
 	}
-	pods, err := client.Pods(c.Context, name)
+	_, pods, err := kubePods(c)
 	if err != nil {
-		return err
-	}
-	if pods, err = kubeapply.SelectPods(pods, c.Args().Slice()); err != nil {
 		return err
 	}
 	rows := make([]psRow, len(pods))
@@ -297,19 +309,8 @@ func runKubeLogs(c *cli.Context) error {
 			return usageErr{fmt.Errorf("invalid --tail %q: a number of lines or all", t)}
 		}
 	}
-	client, err := kubeClient(c, nil)
+	client, pods, err := kubePods(c)
 	if err != nil {
-		return err
-	}
-	name, err := projectName(c)
-	if err != nil {
-		return err
-	}
-	pods, err := client.Pods(c.Context, name)
-	if err != nil {
-		return err
-	}
-	if pods, err = kubeapply.SelectPods(pods, c.Args().Slice()); err != nil {
 		return err
 	}
 	return printKubeLogs(c, client, pods, kubeapply.LogOptions{Follow: c.Bool("follow"), Tail: tail})

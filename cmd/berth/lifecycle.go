@@ -612,9 +612,15 @@ func newStatsRow(s service.ContainerStats) statsRow {
 // statsTemplate parses --format: table (the default), json, "table
 // TEMPLATE" or a template per line.
 func statsTemplate(format string) (*template.Template, bool, error) {
+	return formatTemplate("stats", defaultStatsFormat, format)
+}
+
+// formatTemplate parses a Docker-style --format: "table" (defaultTable), "json", "table
+// TEMPLATE" or a template per line; it says whether the output is a table.
+func formatTemplate(name, defaultTable, format string) (*template.Template, bool, error) {
 	switch format {
 	case "", "table":
-		format = defaultStatsFormat
+		format = defaultTable
 	case "json":
 		format = "{{json .}}"
 	}
@@ -623,7 +629,7 @@ func statsTemplate(format string) (*template.Template, bool, error) {
 		format = strings.TrimSpace(rest)
 	}
 	format = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format)
-	t, err := template.New("stats").Funcs(template.FuncMap{"json": func(v any) (string, error) {
+	t, err := template.New(name).Funcs(template.FuncMap{"json": func(v any) (string, error) {
 		b, err := json.Marshal(v)
 		return string(b), err
 	}}).Parse(format)

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"text/template"
 
@@ -109,25 +107,7 @@ func newVolumeSummary(v volumes.Volume) volumeSummary {
 }
 
 func volumesTemplate(format string) (*template.Template, bool, error) {
-	switch format {
-	case "", "table":
-		format = "table {{.Driver}}\t{{.Name}}"
-	case "json":
-		format = "{{json .}}"
-	}
-	rest, table := strings.CutPrefix(format, "table")
-	if table {
-		format = strings.TrimSpace(rest)
-	}
-	format = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format)
-	t, err := template.New("volumes").Funcs(template.FuncMap{"json": func(v any) (string, error) {
-		b, err := json.Marshal(v)
-		return string(b), err
-	}}).Parse(format)
-	if err != nil {
-		return nil, false, usageErr{fmt.Errorf("invalid --format: %w", err)}
-	}
-	return t, table, nil
+	return formatTemplate("volumes", "table {{.Driver}}\t{{.Name}}", format)
 }
 
 func printVolumes(w io.Writer, vols []volumes.Volume, tmpl *template.Template, table bool) error {
