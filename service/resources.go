@@ -177,14 +177,21 @@ func (e *Engine) ServiceContainer(ctx context.Context, projectName, service stri
 	return Container{}, fmt.Errorf("no such service: %s (the project's services: %s)", service, plan.JoinNames(services))
 }
 
+// RunningServiceContainer is ServiceContainer for what needs the replica's process:
+// exec, attach.
+func (e *Engine) RunningServiceContainer(ctx context.Context, projectName, service string, index int) (Container, error) {
+	c, err := e.ServiceContainer(ctx, projectName, service, index)
+	if err == nil && c.State != StateRunning {
+		err = fmt.Errorf("service %q is not running (container %s)", service, c.Name)
+	}
+	return c, err
+}
+
 // Exec runs a process in a running replica of a service and returns its exit code.
 func (e *Engine) Exec(ctx context.Context, projectName, service string, index int, spec ctrd.ExecSpec) (int, error) {
-	c, err := e.ServiceContainer(ctx, projectName, service, index)
+	c, err := e.RunningServiceContainer(ctx, projectName, service, index)
 	if err != nil {
 		return -1, err
-	}
-	if c.State != StateRunning {
-		return -1, fmt.Errorf("service %q is not running (container %s)", service, c.Name)
 	}
 	return e.Runtime.Exec(ctx, c.ID, spec)
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-dev/berth/internal/logs"
-	"github.com/berth-dev/berth/service"
 )
 
 func attachCommand() *cli.Command {
@@ -45,12 +44,9 @@ func runAttach(c *cli.Context) error {
 		return err
 	}
 	defer done()
-	ctr, err := eng.ServiceContainer(c.Context, name, c.Args().First(), c.Int("index"))
+	ctr, err := eng.RunningServiceContainer(c.Context, name, c.Args().First(), c.Int("index"))
 	if err != nil {
 		return err
-	}
-	if ctr.State != service.StateRunning {
-		return fmt.Errorf("service %q is not running (container %s)", ctr.Service, ctr.Name)
 	}
 	id := ctr.ID
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Context))

@@ -6,16 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
 	digest "github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berth-dev/berth/internal/progress"
@@ -61,7 +58,7 @@ func (c *Client) push(ctx context.Context, name, id string, sink progress.Sink) 
 	if err != nil {
 		return 0, "", fmt.Errorf("push %s: %w", name, err)
 	}
-	w := &pushWatcher{tracker: tracker, id: id, sink: sink, seen: map[digest.Digest]bool{}}
+	w := &pushWatcher{tracker: tracker, id: id, sink: sink}
 	wctx, stop := context.WithCancel(ctx)
 	watching := make(chan struct{})
 	go func() {
@@ -88,22 +85,8 @@ type pushWatcher struct {
 	id      string
 	sink    progress.Sink
 
-	mu    sync.Mutex // guards descs: handlers run concurrently
-	descs []ocispec.Descriptor
-	seen  map[digest.Digest]bool
-	sent  progress.Event // owned by run's goroutine
-}
-
-func (w *pushWatcher) handler() images.Handler {
-	return images.HandlerFunc(func(_ context.Context, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if !w.seen[desc.Digest] {
-			w.seen[desc.Digest] = true
-			w.descs = append(w.descs, desc)
-		}
-		return nil, nil
-	})
+	dispatched
+	sent progress.Event // owned by run's goroutine
 }
 
 func (w *pushWatcher) run(ctx context.Context) {
@@ -127,9 +110,7 @@ func (w *pushWatcher) run(ctx context.Context) {
 // measure sums the bytes uploaded so far and the bytes to upload; blobs the registry
 // already had count for neither, as with a pull's blobs already present.
 func (w *pushWatcher) measure(ctx context.Context) (uploaded, total int64) {
-	w.mu.Lock()
-	descs := append([]ocispec.Descriptor(nil), w.descs...)
-	w.mu.Unlock()
+	descs := w.list()
 	for _, desc := range descs {
 		st, err := w.tracker.GetStatus(remotes.MakeRefKey(ctx, desc))
 		switch {

@@ -36,7 +36,7 @@ func TestPushWatcherMeasure(t *testing.T) {
 		remotes.MakeRefKey(ctx, done):     {Committed: true},
 		remotes.MakeRefKey(ctx, moving):   {Status: content.Status{Offset: 20}},
 	}
-	w := &pushWatcher{tracker: tracker, seen: map[digest.Digest]bool{}}
+	w := &pushWatcher{tracker: tracker}
 	h := w.handler()
 	for _, d := range []ocispec.Descriptor{waiting, existing, done, moving, done} {
 		if _, err := h.Handle(ctx, d); err != nil {

@@ -35,9 +35,7 @@ type pullWatcher struct {
 	sink  progress.Sink
 	start time.Time
 
-	mu     sync.Mutex // guards descs, handlers run concurrently
-	descs  []ocispec.Descriptor
-	seen   map[digest.Digest]bool
+	dispatched
 	states map[digest.Digest]blobState // owned by the goroutine calling measure
 
 	// Last measurement and last report, owned by the goroutine calling measure.
@@ -52,30 +50,45 @@ func newPullWatcher(cs content.Store, id string, sink progress.Sink) *pullWatche
 		id:     id,
 		sink:   sink,
 		start:  time.Now(),
-		seen:   map[digest.Digest]bool{},
 		states: map[digest.Digest]blobState{},
 	}
 }
 
-// handler records every blob the pull dispatches. With unpacking, layers
-// whose snapshot already exists are never dispatched.
-func (w *pullWatcher) handler() images.Handler {
+// dispatched records, once each, the blobs a pull's or a push's image handler is
+// given; handlers run concurrently.
+type dispatched struct {
+	mu    sync.Mutex
+	descs []ocispec.Descriptor
+	seen  map[digest.Digest]bool
+}
+
+// handler records every blob dispatched to it. With unpacking, a pull never
+// dispatches the layers whose snapshot already exists.
+func (d *dispatched) handler() images.Handler {
 	return images.HandlerFunc(func(_ context.Context, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if !w.seen[desc.Digest] {
-			w.seen[desc.Digest] = true
-			w.descs = append(w.descs, desc)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.seen == nil {
+			d.seen = map[digest.Digest]bool{}
+		}
+		if !d.seen[desc.Digest] {
+			d.seen[desc.Digest] = true
+			d.descs = append(d.descs, desc)
 		}
 		return nil, nil
 	})
 }
 
+// list is a copy of the blobs recorded so far.
+func (d *dispatched) list() []ocispec.Descriptor {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]ocispec.Descriptor(nil), d.descs...)
+}
+
 // resolved reports whether the registry answered with a descriptor at all.
 func (w *pullWatcher) resolved() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.descs) > 0
+	return len(w.list()) > 0
 }
 
 func (w *pullWatcher) run(ctx context.Context) {
@@ -104,9 +117,7 @@ func (w *pullWatcher) measure(ctx context.Context) (int64, error) {
 	for _, st := range statuses {
 		ingesting[st.Ref] = st
 	}
-	w.mu.Lock()
-	descs := append([]ocispec.Descriptor(nil), w.descs...)
-	w.mu.Unlock()
+	descs := w.list()
 
 	var current, total int64
 	active := false
