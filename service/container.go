@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/internal/translate"
 	"github.com/berth-dev/berth/network"
@@ -85,11 +87,29 @@ func (r *upRunner) createContainer(ctx context.Context, op *Op) (err error) {
 	for _, w := range warnings {
 		r.e.warn(w)
 	}
+	driver, driverErr := r.e.logDriver(name)
+	if driverErr == nil {
+		maps.Copy(spec.Labels, driver.RestartLogLabels())
+	}
 	if err := r.e.Runtime.CreateContainer(ctx, spec); err != nil {
 		return fmt.Errorf("service %q: %w", service, err)
 	}
 	cleanup.add(func() { _ = r.e.Runtime.DeleteContainer(context.WithoutCancel(ctx), name) })
-	return r.seedVolumes(ctx, name, seeds)
+	if err := r.seedVolumes(ctx, name, seeds); err != nil {
+		return err
+	}
+	if !r.startsLater[name] {
+		return nil
+	}
+	// the task is made now, with everything else created at once: the start
+	// that waits for dependencies is then only runc's start
+	if driverErr != nil {
+		return driverErr
+	}
+	if err := r.e.Runtime.CreateTask(ctx, name, driver); err != nil {
+		return fmt.Errorf("service %q: %w", service, err)
+	}
+	return nil
 }
 
 // volumesFrom copies the volume and bind mounts of other containers, as
@@ -144,13 +164,12 @@ func withAccess(m specs.Mount, mode string) specs.Mount {
 }
 
 // clearDebris removes what a berth killed half-way through creating this
-// container may have left under its name: a snapshot without container, a
-// network attachment, a network namespace. The plan only creates names
-// that have no container, so none of it is in use.
+// container may have left of its network under its name: an attachment, a
+// network namespace. The plan only creates names that have no container, so
+// none of it is in use. What containerd holds under the name (a snapshot
+// without container, its lease) is cleared by CreateContainer when it trips
+// over it: looking for it first cost three round trips per container.
 func (e *Engine) clearDebris(ctx context.Context, name string) error {
-	if err := e.Runtime.DeleteContainer(ctx, name); err != nil {
-		return err
-	}
 	return e.Networks.Detach(ctx, e.Networks.NetNSPath(name), network.AttachRequest{ContainerID: name})
 }
 
@@ -297,12 +316,13 @@ func (e *Engine) startContainer(ctx context.Context, name string) error {
 	if err := e.updateState(name, func(st *runState) { st.Stopping = false }); err != nil {
 		return err
 	}
-	if err := e.launch(ctx, name); err != nil {
+	started, err := e.launch(ctx, name)
+	if err != nil {
 		return err
 	}
 	// only once the task runs: containerd's restart monitor starts tasks
 	// of containers so marked, and would race this start
-	if e.restartsAlways(ctx, name) {
+	if p := record.Decode(started.Labels).Restart; p == "always" || p == "unless-stopped" {
 		return e.Runtime.SetLabels(ctx, name, map[string]string{restartStatusLabel: "running"})
 	}
 	return nil
@@ -310,28 +330,18 @@ func (e *Engine) startContainer(ctx context.Context, name string) error {
 
 // launch starts the container's task, its output captured by berth-logger
 // with the rotation chosen at create.
-func (e *Engine) launch(ctx context.Context, name string) error {
+func (e *Engine) launch(ctx context.Context, name string) (ctrd.Started, error) {
 	driver, err := e.logDriver(name)
 	if err != nil {
-		return err
+		return ctrd.Started{}, err
 	}
-	if _, err := e.Runtime.StartTask(ctx, name, driver); err != nil {
-		return err
+	started, err := e.Runtime.StartTask(ctx, name, driver)
+	if err != nil {
+		return ctrd.Started{}, err
 	}
 	// containerd keeps no start time: ps needs it for "Up 5 seconds". The
 	// stopping mark is left alone: a stop racing a policy restart wins
-	return e.updateState(name, func(st *runState) { st.StartedAt = time.Now().UTC() })
-}
-
-// restartsAlways says whether the container's policy is always or
-// unless-stopped.
-func (e *Engine) restartsAlways(ctx context.Context, name string) bool {
-	infos, err := e.Runtime.ListContainers(ctx, map[string]string{record.LabelName: name})
-	if err != nil || len(infos) == 0 {
-		return false
-	}
-	p := record.Decode(infos[0].Labels).Restart
-	return p == "always" || p == "unless-stopped"
+	return started, e.updateState(name, func(st *runState) { st.StartedAt = time.Now().UTC() })
 }
 
 // removeContainer stops the container with its stop signal and grace

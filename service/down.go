@@ -235,8 +235,14 @@ func (e *Engine) detachStale(ctx context.Context, networkName string) error {
 }
 
 // sweep removes what a crash can leave without a container to find it by:
-// anonymous volumes whose container is gone.
+// anonymous volumes whose container is gone, and a killed up's lease.
 func (e *Engine) sweep(ctx context.Context, projectName string) error {
+	// a killed up's lease holds snapshots it prepared for containers it never made
+	if l, ok := e.Runtime.(leaser); ok {
+		if err := l.ReleaseLease(ctx, upLease(projectName)); err != nil {
+			return err
+		}
+	}
 	infos, err := e.Runtime.ListContainers(ctx, map[string]string{record.LabelProject: projectName})
 	if err != nil {
 		return err

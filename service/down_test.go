@@ -151,8 +151,8 @@ func TestStopAndRestartSignalEveryContainerAtOnce(t *testing.T) {
 }
 
 // StartTask starts nothing: restart's start half is not what these tests look at.
-func (g *gatedStops) StartTask(context.Context, string, ctrd.LogDriver) (uint32, error) {
-	return 1, nil
+func (g *gatedStops) StartTask(context.Context, string, ctrd.LogDriver) (ctrd.Started, error) {
+	return ctrd.Started{PID: 1}, nil
 }
 
 // countingHelper counts the helper's stops.

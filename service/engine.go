@@ -27,7 +27,8 @@ type Runtime interface {
 	ImageConfig(ctx context.Context, ref string) (ctrd.ImageInfo, error)
 	PullAll(ctx context.Context, refs []string, sink progress.Sink) error
 	CreateContainer(ctx context.Context, spec ctrd.ContainerSpec) error
-	StartTask(ctx context.Context, id string, logs ctrd.LogDriver) (uint32, error)
+	CreateTask(ctx context.Context, id string, logs ctrd.LogDriver) error
+	StartTask(ctx context.Context, id string, logs ctrd.LogDriver) (ctrd.Started, error)
 	StopContainer(ctx context.Context, id, signal string, timeout time.Duration) error
 	DeleteContainer(ctx context.Context, id string) error
 	Exec(ctx context.Context, id string, spec ctrd.ExecSpec) (int, error)

@@ -186,8 +186,9 @@ func (e *Engine) createOneoff(ctx context.Context, p *types.Project, s types.Ser
 	for _, w := range pl.Warnings {
 		e.warn(w)
 	}
-	r := &upRunner{e: e, p: &one, g: g, images: images, observed: observed, oneoff: true, slots: newSlots(e.parallel())}
-	return plan.Execute(ctx, pl, r, len(pl.Ops), nil)
+	r := e.newUpRunner(&one, g, images, observed, pl)
+	r.oneoff = true
+	return r.execute(ctx, pl, nil)
 }
 
 // NewOneoffName names a one-off container: <project>-<service>-run-<id>.

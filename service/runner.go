@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/internal/translate"
 	"github.com/berth-dev/berth/project"
@@ -29,6 +31,85 @@ type upRunner struct {
 	// renewAnon gives recreated containers new anonymous volumes (up -V)
 	renewAnon bool
 	slots     slots
+	// startsLater are the containers the plan starts after creating them:
+	// their tasks are created with them
+	startsLater map[string]bool
+	helper      helperGate
+}
+
+// newUpRunner is the runner of a plan of up or run.
+func (e *Engine) newUpRunner(p *types.Project, g *project.Graph, images map[string]ctrd.ImageInfo, observed Observed, pl *Plan) *upRunner {
+	r := &upRunner{e: e, p: p, g: g, images: images, observed: observed, slots: newSlots(e.parallel()), startsLater: map[string]bool{}}
+	for _, op := range pl.Ops {
+		if op.Kind == plan.OpStart && op.Resource == plan.ResContainer {
+			r.startsLater[op.Name] = true
+		}
+	}
+	return r
+}
+
+// execute carries out the plan; it returns once the helper started for its
+// networks serves them too.
+func (r *upRunner) execute(ctx context.Context, pl *Plan, sink progress.Sink) error {
+	if l, ok := r.e.Runtime.(leaser); ok && pl.Creates() {
+		lctx, release, err := l.CreateLease(ctx, upLease(r.p.Name))
+		if err != nil {
+			return err
+		}
+		defer release()
+		ctx = lctx
+	}
+	err := plan.Execute(ctx, pl, r, len(pl.Ops), sink)
+	return errors.Join(err, r.helper.wait())
+}
+
+// leaser is a runtime that can hold what up creates under one lease
+// (*ctrd.Client); without one, each creation holds its own.
+type leaser interface {
+	CreateLease(ctx context.Context, id string) (context.Context, func(), error)
+	ReleaseLease(ctx context.Context, id string) error
+}
+
+// upLease names the lease up and run hold their creations under.
+func upLease(projectName string) string { return "berth-up-" + projectName }
+
+// helperGate lets a network's creation start berth's helper without waiting for
+// it: creating containers needs only the bridge, a started container's first
+// name lookup needs the helper. Container starts wait for every helper start
+// begun so far.
+type helperGate struct {
+	mu      sync.Mutex
+	pending []*helperStart
+}
+
+type helperStart struct {
+	done chan struct{}
+	err  error
+}
+
+func (g *helperGate) begin(ensure func() error) {
+	h := &helperStart{done: make(chan struct{})}
+	g.mu.Lock()
+	g.pending = append(g.pending, h)
+	g.mu.Unlock()
+	go func() {
+		h.err = ensure()
+		close(h.done)
+	}()
+}
+
+// wait returns once the helper starts begun so far are done, with the first failure.
+func (g *helperGate) wait() error {
+	g.mu.Lock()
+	pending := g.pending
+	g.mu.Unlock()
+	for _, h := range pending {
+		<-h.done
+		if h.err != nil {
+			return h.err
+		}
+	}
+	return nil
 }
 
 func (r *upRunner) Run(ctx context.Context, op *Op) error {
@@ -50,6 +131,9 @@ func (r *upRunner) Run(ctx context.Context, op *Op) error {
 			return r.createContainer(ctx, op)
 		})
 	case op.Kind == plan.OpStart:
+		if err := r.helper.wait(); err != nil {
+			return err
+		}
 		return r.slots.do(ctx, func() error { return r.e.startContainer(ctx, op.Name) })
 	case op.Kind == plan.OpRemove:
 		if err := r.e.stopForRemoval(ctx, *op.Old, r.timeout); err != nil {
@@ -74,7 +158,8 @@ func (r *upRunner) createNetwork(ctx context.Context, op *Op) error {
 	if _, err := r.e.Networks.Ensure(ctx, *op.Network); err != nil {
 		return err
 	}
-	return r.e.ensureHelper(ctx, op.Name)
+	r.helper.begin(func() error { return r.e.ensureHelper(ctx, op.Name) })
+	return nil
 }
 
 // createVolume creates a project's named volume, or recreates one whose definition

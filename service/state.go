@@ -31,8 +31,12 @@ func (e *Engine) readState(name string) runState {
 
 // updateState changes the runtime state of an existing container.
 func (e *Engine) updateState(name string, change func(*runState)) error {
-	st := e.readState(name)
+	old := e.readState(name)
+	st := old
 	change(&st)
+	if st == old {
+		return nil // a missing file reads as the zero state too
+	}
 	if err := os.MkdirAll(e.containerDir(name), 0o700); err != nil {
 		return err
 	}

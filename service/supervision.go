@@ -60,4 +60,7 @@ func (h supervisionHost) Lock(ctx context.Context, projectName string) (func(), 
 	return h.e.lock(ctx, projectName)
 }
 
-func (h supervisionHost) Launch(ctx context.Context, name string) error { return h.e.launch(ctx, name) }
+func (h supervisionHost) Launch(ctx context.Context, name string) error {
+	_, err := h.e.launch(ctx, name)
+	return err
+}

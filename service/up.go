@@ -88,9 +88,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, req UpRequest) (*Plan
 	if err := e.ensureHelper(ctx, existingNetworks(desired, observed)...); err != nil {
 		return nil, err
 	}
-	r := &upRunner{e: e, p: p, g: g, images: images, observed: observed, timeout: req.Timeout, renewAnon: req.RenewAnonVolumes,
-		slots: newSlots(e.parallel())}
-	return pl, plan.Execute(ctx, pl, r, len(pl.Ops), e.Progress)
+	r := e.newUpRunner(p, g, images, observed, pl)
+	r.timeout, r.renewAnon = req.Timeout, req.RenewAnonVolumes
+	return pl, r.execute(ctx, pl, e.Progress)
 }
 
 // buildForUp builds what up needs built before it reads image configs, so that a

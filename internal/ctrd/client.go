@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -60,6 +61,8 @@ type Client struct {
 	platform     platforms.MatchComparer
 	platformName string
 	blobs        *blobCache // image indexes, manifests and configs read so far
+	created      sync.Map   // container ID -> createdTask, from CreateTask to StartTask
+	containers   sync.Map   // container ID -> containerd.Container this client created
 }
 
 // ConnectError reports that containerd could not be reached.

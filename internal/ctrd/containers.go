@@ -12,9 +12,12 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/contrib/seccomp"
 	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	"github.com/opencontainers/image-spec/identity"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/internal/runspec"
@@ -48,40 +51,118 @@ const (
 const defaultShmSize = 64 << 20
 
 // CreateContainer creates the container and its snapshot. It does not
-// start it. On failure nothing is left behind.
+// start it. On failure nothing is left behind. Debris a killed berth left under
+// the same name (the container, its snapshot, its lease) is cleared, and the
+// creation tried once more.
 func (c *Client) CreateContainer(ctx context.Context, spec ContainerSpec) error {
 	ctx = c.Context(ctx)
-	img, err := c.client.GetImage(ctx, spec.Image)
+	img, err := c.imageForCreate(ctx, spec.Image)
 	if err != nil {
 		return fmt.Errorf("create container %s: image %s: %w", spec.ID, spec.Image, err)
 	}
-	// a lease of our own, named after the container: if berth is killed
-	// before the container record exists, the next create or delete of the
-	// same name finds the snapshot's lease and removes it
-	if err := c.deleteCreateLease(ctx, spec.ID); err != nil {
-		return fmt.Errorf("create container %s: %w", spec.ID, err)
+	err = c.newContainer(ctx, spec, img)
+	if errdefs.IsAlreadyExists(err) {
+		if err := c.DeleteContainer(ctx, spec.ID); err != nil {
+			return fmt.Errorf("create container %s: clear what an earlier run left: %w", spec.ID, err)
+		}
+		err = c.newContainer(ctx, spec, img)
 	}
-	ctx, done, err := c.client.WithLease(ctx, leases.WithID(createLease(spec.ID)), leases.WithExpiration(24*time.Hour))
 	if err != nil {
 		return fmt.Errorf("create container %s: %w", spec.ID, err)
 	}
-	defer func() { _ = done(context.WithoutCancel(ctx)) }()
-	_, err = c.client.NewContainer(ctx, spec.ID,
-		containerd.WithImage(img),
-		containerd.WithSnapshotter(c.snapshotter),
-		containerd.WithNewSnapshot(spec.ID, img),
+	return nil
+}
+
+func (c *Client) newContainer(ctx context.Context, spec ContainerSpec, img createImage) error {
+	// a snapshot prepared before the container record exists is held by a lease:
+	// the caller's (up holds one for all it creates, see CreateLease), or one of
+	// our own named after the container. If berth is killed in between, the next
+	// create or delete of the same name removes the snapshot.
+	if _, ok := leases.FromContext(ctx); !ok {
+		if err := c.deleteCreateLease(ctx, spec.ID); err != nil {
+			return err
+		}
+		lctx, done, err := c.client.WithLease(ctx, leases.WithID(createLease(spec.ID)), leases.WithExpiration(24*time.Hour))
+		if err != nil {
+			return err
+		}
+		defer func() { _ = done(context.WithoutCancel(ctx)) }()
+		ctx = lctx
+	}
+	ctr, err := c.client.NewContainer(ctx, spec.ID,
+		containerd.WithImageName(img.name),
+		c.withNewSnapshot(spec.ID, img.chainID),
 		containerd.WithContainerLabels(spec.Labels),
 		containerd.WithNewSpec(specOpts(img, spec)...),
 	)
 	if err != nil {
 		// NewContainer leaves a prepared snapshot when the spec fails
 		_ = c.snapshotService().Remove(ctx, spec.ID)
-		return fmt.Errorf("create container %s: %w", spec.ID, err)
+		return err
 	}
+	c.containers.Store(spec.ID, ctr)
 	return nil
 }
 
-func specOpts(img containerd.Image, s ContainerSpec) []oci.SpecOpts {
+// withNewSnapshot prepares the container's writable snapshot on the image's
+// layers, known by their chain ID: what containerd.WithNewSnapshot does without
+// reading the image's manifest and config again for every container.
+func (c *Client) withNewSnapshot(id, chainID string) containerd.NewContainerOpts {
+	return func(ctx context.Context, _ *containerd.Client, ctr *containers.Container) error {
+		if _, err := c.client.SnapshotService(c.snapshotter).Prepare(ctx, id, chainID); err != nil {
+			return err
+		}
+		ctr.Snapshotter, ctr.SnapshotKey = c.snapshotter, id
+		return nil
+	}
+}
+
+// createImage is what creating a container needs of its image. It reads the
+// image's index, manifest and config through the blob cache: up creates many
+// containers of one image, and each read is a round trip to containerd.
+type createImage struct {
+	name    string
+	config  ocispec.Descriptor
+	chainID string
+	store   content.Store
+}
+
+// Config and ContentStore make createImage an oci.Image for oci.WithImageConfig.
+func (i createImage) Config(context.Context) (ocispec.Descriptor, error) { return i.config, nil }
+func (i createImage) ContentStore() content.Store                        { return i.store }
+
+func (c *Client) imageForCreate(ctx context.Context, ref string) (createImage, error) {
+	meta, err := c.client.ImageService().Get(ctx, ref)
+	if err != nil {
+		return createImage{}, err
+	}
+	config, err := meta.Config(ctx, c.blobs, c.platform)
+	if err != nil {
+		return createImage{}, err
+	}
+	var ociImage ocispec.Image
+	if err := readJSONBlob(ctx, c.blobs, config, &ociImage); err != nil {
+		return createImage{}, err
+	}
+	return createImage{
+		name:    meta.Name,
+		config:  config,
+		chainID: identity.ChainID(ociImage.RootFS.DiffIDs).String(),
+		store:   cachedStore{Store: c.client.ContentStore(), blobs: c.blobs},
+	}, nil
+}
+
+// cachedStore is the content store with reads served by the blob cache.
+type cachedStore struct {
+	content.Store
+	blobs *blobCache
+}
+
+func (s cachedStore) ReaderAt(ctx context.Context, desc ocispec.Descriptor) (content.ReaderAt, error) {
+	return s.blobs.ReaderAt(ctx, desc)
+}
+
+func specOpts(img oci.Image, s ContainerSpec) []oci.SpecOpts {
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
 		oci.WithProcessArgs(s.Args...),
@@ -285,6 +366,38 @@ func taskStatus(s tasktypes.Status) string {
 
 func createLease(id string) string { return "berth-create-" + id }
 
+// CreateLease returns ctx with a lease, named id, that holds every snapshot
+// CreateContainer prepares under it until the container record holds it: one
+// lease for a whole up instead of one per container (three round trips and two
+// metadata commits each). A lease a killed berth left under the name is
+// replaced; release deletes it.
+func (c *Client) CreateLease(ctx context.Context, id string) (_ context.Context, release func(), err error) {
+	ls := c.client.LeasesService()
+	opts := []leases.Opt{leases.WithID(id), leases.WithExpiration(24 * time.Hour)}
+	l, err := ls.Create(c.Context(ctx), opts...)
+	if errdefs.IsAlreadyExists(err) {
+		if err := c.ReleaseLease(ctx, id); err != nil {
+			return nil, nil, err
+		}
+		l, err = ls.Create(c.Context(ctx), opts...)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("create lease %s: %w", id, err)
+	}
+	release = func() { _ = ls.Delete(c.Context(context.WithoutCancel(ctx)), l) }
+	return leases.WithLease(ctx, l.ID), release, nil
+}
+
+// ReleaseLease deletes the lease CreateLease made under the name, if it is there:
+// what it held and no container holds goes with containerd's next collection.
+func (c *Client) ReleaseLease(ctx context.Context, id string) error {
+	err := c.client.LeasesService().Delete(c.Context(ctx), leases.Lease{ID: id})
+	if err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete lease %s: %w", id, err)
+	}
+	return nil
+}
+
 func (c *Client) deleteCreateLease(ctx context.Context, id string) error {
 	err := c.client.LeasesService().Delete(ctx, leases.Lease{ID: createLease(id)})
 	if err != nil && !errdefs.IsNotFound(err) {
@@ -297,6 +410,8 @@ func (c *Client) deleteCreateLease(ctx context.Context, id string) error {
 // container and its snapshot. A missing container is no error.
 func (c *Client) DeleteContainer(ctx context.Context, id string) error {
 	ctx = c.Context(ctx)
+	c.created.Delete(id)
+	c.containers.Delete(id)
 	if err := c.deleteCreateLease(ctx, id); err != nil {
 		return fmt.Errorf("delete container %s: %w", id, err)
 	}

@@ -44,7 +44,7 @@ func (l LogDriver) creator() (cio.Creator, error) {
 }
 
 // restartLogURI is what containerd's restart monitor starts a restarted
-// task's logger with; without it a restarted task logs nowhere.
+// task's logger with.
 func (l LogDriver) restartLogURI() string {
 	if l.Binary != "" {
 		if u, err := cio.LogURIGenerator("binary", l.Binary, l.Args); err == nil {
@@ -54,34 +54,140 @@ func (l LogDriver) restartLogURI() string {
 	return "file://" + l.File
 }
 
-// StartTask starts the container's process with its output captured by the
-// log driver, whether or not berth runs. A stopped task left from an
-// earlier run is deleted first.
-func (c *Client) StartTask(ctx context.Context, id string, logs LogDriver) (uint32, error) {
+// CreateTask creates the container's task without starting it: the shim runs,
+// runc's init waits in the container's namespaces and the log driver already
+// captures its output, so that StartTask has only the start left to do. up
+// creates the tasks of a whole project at once this way, and only the starts
+// wait for dependencies.
+func (c *Client) CreateTask(ctx context.Context, id string, logs LogDriver) (err error) {
 	ctx = c.Context(ctx)
-	ctr, err := c.client.LoadContainer(ctx, id)
+	var task containerd.Task
+	ctr, fresh := c.fresh(id)
+	if fresh {
+		task, err = c.newTaskOfFresh(ctx, ctr, logs)
+	} else if ctr, err = c.client.LoadContainer(ctx, id); err == nil {
+		task, err = c.prepareTask(ctx, ctr, logs)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("start container %s: %w", id, err)
+		return fmt.Errorf("create task of container %s: %w", id, err)
 	}
-	if err := c.deleteTask(ctx, ctr); err != nil {
-		return 0, fmt.Errorf("start container %s: %w", id, err)
+	c.created.Store(id, createdTask{ctr: ctr, task: task})
+	return nil
+}
+
+// fresh returns the container if this client created it and gave it no task yet.
+func (c *Client) fresh(id string) (containerd.Container, bool) {
+	v, ok := c.containers.LoadAndDelete(id)
+	if !ok {
+		return nil, false
 	}
-	if _, err := ctr.SetLabels(ctx, map[string]string{"containerd.io/restart.loguri": logs.restartLogURI()}); err != nil {
-		return 0, fmt.Errorf("start container %s: %w", id, err)
+	return v.(containerd.Container), true
+}
+
+// createdTask is a task CreateTask made, kept for StartTask.
+type createdTask struct {
+	ctr  containerd.Container
+	task containerd.Task
+}
+
+// Started is a task StartTask started.
+type Started struct {
+	PID uint32
+	// Labels are the container's, as StartTask found them: callers need no
+	// other round trip to read its restart policy.
+	Labels map[string]string
+}
+
+// StartTask starts the container's process with its output captured by the
+// log driver, whether or not berth runs. It starts the task CreateTask made,
+// or one an earlier berth created and did not start; a stopped task left
+// from an earlier run is deleted and a new one created.
+func (c *Client) StartTask(ctx context.Context, id string, logs LogDriver) (Started, error) {
+	ctx = c.Context(ctx)
+	ctr, task, err := c.takeCreated(ctx, id, logs)
+	if err == nil && task == nil {
+		task, err = c.prepareTask(ctx, ctr, logs)
 	}
-	creator, err := logs.creator()
 	if err != nil {
-		return 0, fmt.Errorf("start container %s: %w", id, err)
-	}
-	task, err := c.newTask(ctx, ctr, creator)
-	if err != nil {
-		return 0, fmt.Errorf("start container %s: %w", id, err)
+		return Started{}, fmt.Errorf("start container %s: %w", id, err)
 	}
 	if err := task.Start(ctx); err != nil {
 		_, _ = task.Delete(ctx, containerd.WithProcessKill)
-		return 0, fmt.Errorf("start container %s: %w", id, err)
+		return Started{}, fmt.Errorf("start container %s: %w", id, err)
 	}
-	return task.Pid(), nil
+	info, _ := ctr.Info(ctx, containerd.WithoutRefreshedMetadata)
+	return Started{PID: task.Pid(), Labels: info.Labels}, nil
+}
+
+// takeCreated returns the container and, when it has one waiting to start,
+// its created task: from CreateTask, made now for a container this client just
+// created, or found in containerd.
+func (c *Client) takeCreated(ctx context.Context, id string, logs LogDriver) (containerd.Container, containerd.Task, error) {
+	if v, ok := c.created.LoadAndDelete(id); ok {
+		ct := v.(createdTask)
+		return ct.ctr, ct.task, nil
+	}
+	if ctr, ok := c.fresh(id); ok {
+		task, err := c.newTaskOfFresh(ctx, ctr, logs)
+		return ctr, task, err
+	}
+	ctr, err := c.client.LoadContainer(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return ctr, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if st, err := task.Status(ctx); err == nil && st.Status == containerd.Created {
+		return ctr, task, nil
+	}
+	return ctr, nil, nil
+}
+
+// newTaskOfFresh creates the task of a container this client just created: it
+// has no task to delete.
+func (c *Client) newTaskOfFresh(ctx context.Context, ctr containerd.Container, logs LogDriver) (containerd.Task, error) {
+	if err := setRestartLogURI(ctx, ctr, logs); err != nil {
+		return nil, err
+	}
+	creator, err := logs.creator()
+	if err != nil {
+		return nil, err
+	}
+	return c.newTask(ctx, ctr, creator)
+}
+
+// prepareTask replaces whatever task the container has with a new, created one.
+func (c *Client) prepareTask(ctx context.Context, ctr containerd.Container, logs LogDriver) (containerd.Task, error) {
+	if err := c.deleteTask(ctx, ctr); err != nil {
+		return nil, err
+	}
+	return c.newTaskOfFresh(ctx, ctr, logs)
+}
+
+// RestartLogLabel tells containerd's restart monitor where a restarted task logs;
+// without it a restarted task logs nowhere.
+const RestartLogLabel = "containerd.io/restart.loguri"
+
+// RestartLogLabels are the labels a container needs for its task to be restarted
+// with this log driver: set at creation, they save StartTask an update.
+func (l LogDriver) RestartLogLabels() map[string]string {
+	return map[string]string{RestartLogLabel: l.restartLogURI()}
+}
+
+// setRestartLogURI labels the container with the log driver's URI, unless it
+// already has it.
+func setRestartLogURI(ctx context.Context, ctr containerd.Container, logs LogDriver) error {
+	uri := logs.restartLogURI()
+	if info, err := ctr.Info(ctx, containerd.WithoutRefreshedMetadata); err == nil && info.Labels[RestartLogLabel] == uri {
+		return nil
+	}
+	_, err := ctr.SetLabels(ctx, map[string]string{RestartLogLabel: uri})
+	return err
 }
 
 // newTask creates the container's task. When a killed berth left debris,

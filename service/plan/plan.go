@@ -143,6 +143,13 @@ func IsWait(k OpKind) bool {
 	return k == OpWaitHealthy || k == OpWaitCompleted || k == OpWaitRunning
 }
 
+// Creates says whether the plan creates or recreates a container.
+func (p *Plan) Creates() bool {
+	return slices.ContainsFunc(p.Ops, func(op *Op) bool {
+		return op.Resource == ResContainer && (op.Kind == OpCreate || op.Kind == OpRecreate)
+	})
+}
+
 func (p *Plan) add(op *Op) *Op {
 	op.ID = len(p.Ops) + 1
 	slices.Sort(op.Deps)

@@ -387,3 +387,23 @@ func TestPlanRunCreatesOnlyWhatTheOneOffUses(t *testing.T) {
 		t.Errorf("the one-off's op carries %+v", op.Desired)
 	}
 }
+
+func TestPlanCreates(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ops  []*Op
+		want bool
+	}{
+		{"empty", nil, false},
+		{"network only", []*Op{{Kind: OpCreate, Resource: ResNetwork}}, false},
+		{"start only", []*Op{{Kind: OpStart, Resource: ResContainer}}, false},
+		{"container created", []*Op{{Kind: OpCreate, Resource: ResNetwork}, {Kind: OpCreate, Resource: ResContainer}}, true},
+		{"container recreated", []*Op{{Kind: OpRecreate, Resource: ResContainer}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := (&Plan{Ops: tc.ops}).Creates(); got != tc.want {
+				t.Errorf("Creates() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,198 @@
+package ctrd_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+
+	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/testenv"
+)
+
+// taskClient is a client with a busybox image loaded, and the image's name.
+func taskClient(t *testing.T) (*ctrd.Client, string) {
+	t.Helper()
+	c := newClient(t)
+	img := testenv.BusyboxImage(t)
+	names := loadFile(t, c, testenv.WriteDockerArchive(t, img, "berth/tasks:v1"), nil)
+	return c, names[0]
+}
+
+func sleeper(id, image string) ctrd.ContainerSpec {
+	return ctrd.ContainerSpec{ID: id, Image: image, Args: []string{"sleep", "60"}, Hostname: id, NetNSPath: "host",
+		Labels: map[string]string{"test": "tasks"}}
+}
+
+// status is the container's task status as ListContainers reports it, and its pid.
+func status(t *testing.T, c *ctrd.Client, id string) (string, uint32) {
+	t.Helper()
+	infos, err := c.ListContainers(t.Context(), map[string]string{"test": "tasks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range infos {
+		if info.ID == id {
+			return info.Status, info.PID
+		}
+	}
+	t.Fatalf("container %s not listed", id)
+	return "", 0
+}
+
+// A task created ahead waits, created, until StartTask starts it: in the same client,
+// or in another one (the next berth, when the one that created it was killed).
+func TestCreateTaskThenStart(t *testing.T) {
+	c, image := taskClient(t)
+	logs := ctrd.LogDriver{File: filepath.Join(t.TempDir(), "log")}
+	for _, tc := range []struct {
+		id      string
+		starter func() *ctrd.Client
+	}{
+		{"same-client", func() *ctrd.Client { return c }},
+		{"next-client", func() *ctrd.Client { return connectAgain(t, c) }},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			if err := c.CreateContainer(t.Context(), sleeper(tc.id, image)); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.CreateTask(t.Context(), tc.id, logs); err != nil {
+				t.Fatal(err)
+			}
+			got, pid := status(t, c, tc.id)
+			if got != ctrd.TaskCreated {
+				t.Fatalf("after CreateTask: %s, want %s", got, ctrd.TaskCreated)
+			}
+			started, err := tc.starter().StartTask(t.Context(), tc.id, logs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// the very task created ahead, not a new one
+			if started.PID != pid || started.Labels["test"] != "tasks" {
+				t.Errorf("started %+v: want pid %d and the container's labels", started, pid)
+			}
+			if got, _ := status(t, c, tc.id); got != ctrd.TaskRunning {
+				t.Fatalf("after StartTask: %s, want %s", got, ctrd.TaskRunning)
+			}
+			if err := c.DeleteContainer(t.Context(), tc.id); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// A created task that is never started goes with its container.
+func TestDeleteContainerWithCreatedTask(t *testing.T) {
+	c, image := taskClient(t)
+	if err := c.CreateContainer(t.Context(), sleeper("unstarted", image)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateTask(t.Context(), "unstarted", ctrd.LogDriver{File: filepath.Join(t.TempDir(), "log")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StopContainer(t.Context(), "unstarted", "SIGTERM", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteContainer(t.Context(), "unstarted"); err != nil {
+		t.Fatal(err)
+	}
+	infos, err := c.ListContainers(t.Context(), nil)
+	if err != nil || len(infos) != 0 {
+		t.Fatalf("left %+v (%v)", infos, err)
+	}
+}
+
+// What a berth killed half-way through a creation leaves under the name (the
+// container record, or a snapshot without its container) does not stop the next
+// creation: CreateContainer clears it and creates.
+func TestCreateContainerClearsDebris(t *testing.T) {
+	c, image := taskClient(t)
+	raw := rawClient(t, c)
+	ctx := namespaces.WithNamespace(t.Context(), c.Namespace())
+	for _, tc := range []struct {
+		name   string
+		debris func(id string)
+	}{
+		{"container", func(string) {}},
+		{"snapshot", func(id string) {
+			if err := raw.ContainerService().Delete(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "debris-" + tc.name
+			if err := c.CreateContainer(t.Context(), sleeper(id, image)); err != nil {
+				t.Fatal(err)
+			}
+			tc.debris(id)
+			again := connectAgain(t, c)
+			if err := again.CreateContainer(t.Context(), sleeper(id, image)); err != nil {
+				t.Fatalf("create over %s debris: %v", tc.name, err)
+			}
+			if err := again.CreateTask(t.Context(), id, ctrd.LogDriver{File: filepath.Join(t.TempDir(), "log")}); err != nil {
+				t.Fatal(err)
+			}
+			if err := again.DeleteContainer(t.Context(), id); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// An up's lease holds what it prepares; a lease a killed up left under the name
+// is replaced, and releasing a missing one is no error.
+func TestCreateLease(t *testing.T) {
+	c, image := taskClient(t)
+	raw := rawClient(t, c)
+	ctx := namespaces.WithNamespace(t.Context(), c.Namespace())
+	lctx, release, err := c.CreateLease(t.Context(), "berth-up-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateContainer(lctx, sleeper("leased", image)); err != nil {
+		t.Fatal(err)
+	}
+	// killed: never released; the next one takes the name over
+	_, release2, err := c.CreateLease(t.Context(), "berth-up-test")
+	if err != nil {
+		t.Fatalf("second lease over a stale one: %v", err)
+	}
+	release2()
+	release()
+	ls, err := raw.LeasesService().List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 0 {
+		t.Errorf("leases left: %+v", ls)
+	}
+	if err := c.ReleaseLease(t.Context(), "berth-up-test"); err != nil {
+		t.Errorf("release of a missing lease: %v", err)
+	}
+	if err := c.DeleteContainer(t.Context(), "leased"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func connectAgain(t *testing.T, c *ctrd.Client) *ctrd.Client {
+	t.Helper()
+	again, err := ctrd.Connect(t.Context(), ctrd.Options{Address: testenv.ContainerdAddress(), Namespace: c.Namespace()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = again.Close() })
+	return again
+}
+
+func rawClient(t *testing.T, c *ctrd.Client) *containerd.Client {
+	t.Helper()
+	raw, err := containerd.New(testenv.ContainerdAddress(), containerd.WithDefaultNamespace(c.Namespace()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Close() })
+	return raw
+}
