@@ -135,7 +135,9 @@ func (m *Manager) register(nsPath string, req AttachRequest) (*record, error) {
 	if rec.Backend == BackendCNI && m.cniErr != nil {
 		return nil, m.cniErr
 	}
-	if err := writeJSON(m.attachmentFile(req.ContainerID), rec); err != nil {
+	// the intent serves a crash of berth during the set-up; a crash of the machine
+	// takes the interfaces with it. Attach saves the result durably.
+	if err := replaceJSON(m.attachmentFile(req.ContainerID), rec); err != nil {
 		return nil, fmt.Errorf("save state: %w", err)
 	}
 	return rec, nil

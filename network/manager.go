@@ -204,10 +204,21 @@ func writeJSON(path string, v any) error {
 	return atomicfile.WriteFile(path, append(data, '\n'), 0o600)
 }
 
+// replaceJSON is writeJSON without waiting for the disk (atomicfile.Replace).
+func replaceJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Replace(path, append(data, '\n'), 0o600)
+}
+
 // readJSON reads path into v; a missing file is ErrNotFound.
 func readJSON(path string, v any) error {
 	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	// an empty file is what a crash of the machine can leave of a record written
+	// without waiting for the disk (replaceJSON): as good as none
+	if errors.Is(err, os.ErrNotExist) || (err == nil && len(data) == 0) {
 		return ErrNotFound
 	}
 	if err != nil {

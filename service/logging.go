@@ -27,7 +27,9 @@ func (e *Engine) writeLogging(s types.ServiceConfig, name string) error {
 	for _, k := range logs.UnsupportedOptions(opts) {
 		e.warn(fmt.Sprintf("service %q: logging.options.%s is not supported and is ignored", s.Name, k))
 	}
-	return atomicfile.WriteJSON(e.loggingFile(name), rot, 0o600)
+	// lost to a crash of the machine, the rotation falls back to its defaults
+	// (logDriver ignores an unreadable file)
+	return atomicfile.ReplaceJSON(e.loggingFile(name), rot, 0o600)
 }
 
 func (e *Engine) loggingFile(name string) string {

@@ -40,5 +40,7 @@ func (e *Engine) updateState(name string, change func(*runState)) error {
 	if err := os.MkdirAll(e.containerDir(name), 0o700); err != nil {
 		return err
 	}
-	return atomicfile.WriteJSON(e.stateFile(name), st, 0o600)
+	// a crash of the machine stops every task: a start time or stop mark it loses
+	// means nothing after it (and readState takes an unreadable file as empty)
+	return atomicfile.ReplaceJSON(e.stateFile(name), st, 0o600)
 }

@@ -67,3 +67,20 @@ func inode(t *testing.T, path string) uint64 {
 	}
 	return fi.Sys().(*syscall.Stat_t).Ino
 }
+
+func TestReplace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	for _, v := range []string{"first", "second"} {
+		if err := ReplaceJSON(path, v, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || string(b) != `"`+v+`"` {
+			t.Fatalf("after %s: %q, %v", v, b, err)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("directory holds %v (%v), want the file alone", entries, err)
+	}
+}
