@@ -177,8 +177,8 @@ var (
 	binaryErr  error
 )
 
-// binary builds bin/berth once per test run, for tests that must signal or
-// kill a real berth process.
+// binary builds berth once per test run as make build does (berth-logger and
+// berth-kube beside it), for tests that must signal or kill a real berth process.
 func (e *e2e) binary() string {
 	e.t.Helper()
 	binaryOnce.Do(func() {
@@ -188,11 +188,15 @@ func (e *e2e) binary() string {
 			return
 		}
 		binaryPath = filepath.Join(dir, "berth")
-		for _, b := range [][2]string{{binaryPath, "."}, {filepath.Join(dir, "berth-logger"), "../berth-logger"}} {
-			build := exec.Command("go", "build", "-o", b[0], b[1])
+		for _, b := range [][]string{
+			{"-tags", "kubeplugin", "-o", binaryPath, "."},
+			{"-o", filepath.Join(dir, "berth-kube"), "."},
+			{"-o", filepath.Join(dir, "berth-logger"), "../berth-logger"},
+		} {
+			build := exec.Command("go", append([]string{"build"}, b...)...)
 			build.Dir = pkgDir
 			if out, err := build.CombinedOutput(); err != nil {
-				binaryErr = fmt.Errorf("go build %s: %v: %s", b[1], err, out)
+				binaryErr = fmt.Errorf("go build %s: %v: %s", strings.Join(b, " "), err, out)
 				return
 			}
 		}

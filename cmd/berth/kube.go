@@ -1,3 +1,5 @@
+//go:build !kubeplugin
+
 package main
 
 import (

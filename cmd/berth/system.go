@@ -78,21 +78,25 @@ func newHelper(c *cli.Context) service.Helper {
 
 // findLogger locates berth-logger: $BERTH_LOGGER, beside the berth binary,
 // or in the library directory `make install` uses.
-func findLogger() (string, error) {
-	if p := os.Getenv("BERTH_LOGGER"); p != "" {
+func findLogger() (string, error) { return findCompanion("berth-logger", "BERTH_LOGGER") }
+
+// findCompanion locates one of the binaries shipped beside berth: $env, beside the
+// berth binary, or in the library directories a package installs them in.
+func findCompanion(name, env string) (string, error) {
+	if p := os.Getenv(env); p != "" {
 		return p, nil
 	}
 	var candidates []string
 	if exe, err := os.Executable(); err == nil {
-		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "berth-logger"))
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), name))
 	}
-	candidates = append(candidates, "/usr/local/lib/berth/berth-logger", "/usr/lib/berth/berth-logger")
+	candidates = append(candidates, "/usr/local/lib/berth/"+name, "/usr/lib/berth/"+name)
 	for _, p := range candidates {
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("berth-logger not found (looked in %s): build it with 'make build', or set BERTH_LOGGER", strings.Join(candidates, ", "))
+	return "", fmt.Errorf("%s not found (looked in %s): build it with 'make build', or set %s", name, strings.Join(candidates, ", "), env)
 }
 
 func doctorCommand() *cli.Command {
