@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/leases"
+	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/image-spec/identity"
@@ -89,9 +90,10 @@ func (c *Client) newContainer(ctx context.Context, spec ContainerSpec, img creat
 		defer func() { _ = done(context.WithoutCancel(ctx)) }()
 		ctx = lctx
 	}
+	var rootfs []mount.Mount
 	ctr, err := c.client.NewContainer(ctx, spec.ID,
 		containerd.WithImageName(img.name),
-		c.withNewSnapshot(spec.ID, img.chainID),
+		c.withNewSnapshot(spec.ID, img.chainID, &rootfs),
 		containerd.WithContainerLabels(spec.Labels),
 		containerd.WithNewSpec(specOpts(img, spec)...),
 	)
@@ -100,19 +102,28 @@ func (c *Client) newContainer(ctx context.Context, spec ContainerSpec, img creat
 		_ = c.snapshotService().Remove(ctx, spec.ID)
 		return err
 	}
-	c.containers.Store(spec.ID, ctr)
+	c.containers.Store(spec.ID, freshContainer{ctr: ctr, rootfs: rootfs})
 	return nil
+}
+
+// freshContainer is a container this client created and gave no task yet, with the
+// mounts of its root filesystem as the snapshotter prepared them.
+type freshContainer struct {
+	ctr    containerd.Container
+	rootfs []mount.Mount
 }
 
 // withNewSnapshot prepares the container's writable snapshot on the image's
 // layers, known by their chain ID: what containerd.WithNewSnapshot does without
-// reading the image's manifest and config again for every container.
-func (c *Client) withNewSnapshot(id, chainID string) containerd.NewContainerOpts {
+// reading the image's manifest and config again for every container. It keeps the
+// snapshot's mounts for the task.
+func (c *Client) withNewSnapshot(id, chainID string, rootfs *[]mount.Mount) containerd.NewContainerOpts {
 	return func(ctx context.Context, _ *containerd.Client, ctr *containers.Container) error {
-		if _, err := c.client.SnapshotService(c.snapshotter).Prepare(ctx, id, chainID); err != nil {
+		mounts, err := c.client.SnapshotService(c.snapshotter).Prepare(ctx, id, chainID)
+		if err != nil {
 			return err
 		}
-		ctr.Snapshotter, ctr.SnapshotKey = c.snapshotter, id
+		ctr.Snapshotter, ctr.SnapshotKey, *rootfs = c.snapshotter, id, mounts
 		return nil
 	}
 }

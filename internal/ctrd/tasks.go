@@ -15,6 +15,7 @@ import (
 	"time"
 
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	apitypes "github.com/containerd/containerd/api/types"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/pkg/cio"
@@ -61,10 +62,11 @@ func (l LogDriver) restartLogURI() string {
 // wait for dependencies.
 func (c *Client) CreateTask(ctx context.Context, id string, logs LogDriver) (err error) {
 	ctx = c.Context(ctx)
-	var task containerd.Task
-	ctr, fresh := c.fresh(id)
-	if fresh {
-		task, err = c.newTaskOfFresh(ctx, ctr, logs)
+	var ctr containerd.Container
+	var task pendingTask
+	if fc, ok := c.fresh(id); ok {
+		ctr = fc.ctr
+		task, err = c.newTaskOfFresh(ctx, fc, logs)
 	} else if ctr, err = c.client.LoadContainer(ctx, id); err == nil {
 		task, err = c.prepareTask(ctx, ctr, logs)
 	}
@@ -76,18 +78,26 @@ func (c *Client) CreateTask(ctx context.Context, id string, logs LogDriver) (err
 }
 
 // fresh returns the container if this client created it and gave it no task yet.
-func (c *Client) fresh(id string) (containerd.Container, bool) {
+func (c *Client) fresh(id string) (freshContainer, bool) {
 	v, ok := c.containers.LoadAndDelete(id)
 	if !ok {
-		return nil, false
+		return freshContainer{}, false
 	}
-	return v.(containerd.Container), true
+	return v.(freshContainer), true
+}
+
+// pendingTask is a created task waiting for its start: a containerd.Task, or a
+// rawTask.
+type pendingTask interface {
+	Start(ctx context.Context) error
+	Delete(ctx context.Context, opts ...containerd.ProcessDeleteOpts) (*containerd.ExitStatus, error)
+	Pid() uint32
 }
 
 // createdTask is a task CreateTask made, kept for StartTask.
 type createdTask struct {
 	ctr  containerd.Container
-	task containerd.Task
+	task pendingTask
 }
 
 // Started is a task StartTask started.
@@ -122,14 +132,14 @@ func (c *Client) StartTask(ctx context.Context, id string, logs LogDriver) (Star
 // takeCreated returns the container and, when it has one waiting to start,
 // its created task: from CreateTask, made now for a container this client just
 // created, or found in containerd.
-func (c *Client) takeCreated(ctx context.Context, id string, logs LogDriver) (containerd.Container, containerd.Task, error) {
+func (c *Client) takeCreated(ctx context.Context, id string, logs LogDriver) (containerd.Container, pendingTask, error) {
 	if v, ok := c.created.LoadAndDelete(id); ok {
 		ct := v.(createdTask)
 		return ct.ctr, ct.task, nil
 	}
-	if ctr, ok := c.fresh(id); ok {
-		task, err := c.newTaskOfFresh(ctx, ctr, logs)
-		return ctr, task, err
+	if fc, ok := c.fresh(id); ok {
+		task, err := c.newTaskOfFresh(ctx, fc, logs)
+		return fc.ctr, task, err
 	}
 	ctr, err := c.client.LoadContainer(ctx, id)
 	if err != nil {
@@ -148,9 +158,81 @@ func (c *Client) takeCreated(ctx context.Context, id string, logs LogDriver) (co
 	return ctr, nil, nil
 }
 
-// newTaskOfFresh creates the task of a container this client just created: it
-// has no task to delete.
-func (c *Client) newTaskOfFresh(ctx context.Context, ctr containerd.Container, logs LogDriver) (containerd.Task, error) {
+// newTaskOfFresh creates the task of a container this client just created. It has
+// no task to delete, its labels are the ones this client gave it and its root
+// filesystem's mounts are known: the request goes straight to the task service,
+// where containerd.Container.NewTask reads the container three times and asks the
+// snapshotter for the mounts again (four round trips, each with the whole spec).
+func (c *Client) newTaskOfFresh(ctx context.Context, fc freshContainer, logs LogDriver) (pendingTask, error) {
+	if err := setRestartLogURI(ctx, fc.ctr, logs); err != nil {
+		return nil, err
+	}
+	creator, err := logs.creator()
+	if err != nil {
+		return nil, err
+	}
+	pio, err := creator(fc.ctr.ID())
+	if err != nil {
+		return nil, err
+	}
+	cfg := pio.Config()
+	req := &tasksapi.CreateTaskRequest{ContainerID: fc.ctr.ID(), Terminal: cfg.Terminal,
+		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr}
+	for _, m := range fc.rootfs {
+		req.Rootfs = append(req.Rootfs, &apitypes.Mount{Type: m.Type, Source: m.Source, Target: m.Target, Options: m.Options})
+	}
+	resp, err := c.createTaskWithin(ctx, req)
+	if err != nil {
+		pio.Cancel()
+		_ = pio.Close()
+	}
+	if isTaskDebris(err) {
+		// what a killed berth left under the name: the client's path clears it
+		return c.newTask(ctx, fc.ctr, creator)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rawTask{tasks: c.client.TaskService(), id: fc.ctr.ID(), pid: resp.Pid}, nil
+}
+
+// createTaskWithin is one task creation through the task service, bounded as
+// newTaskWithin bounds the client's.
+func (c *Client) createTaskWithin(ctx context.Context, req *tasksapi.CreateTaskRequest) (*tasksapi.CreateTaskResponse, error) {
+	tctx, cancel := context.WithTimeout(ctx, taskCreateTimeout)
+	defer cancel()
+	resp, err := c.client.TaskService().Create(tctx, req)
+	err = errgrpc.ToNative(err)
+	if err != nil && tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		return nil, fmt.Errorf("create task %s: %w (%v)", req.ContainerID, errTaskCreateHung, err)
+	}
+	return resp, err
+}
+
+// rawTask is a task created through the task service, waiting for its start.
+type rawTask struct {
+	tasks tasksapi.TasksClient
+	id    string
+	pid   uint32
+}
+
+func (t rawTask) Pid() uint32 { return t.pid }
+
+func (t rawTask) Start(ctx context.Context) error {
+	_, err := t.tasks.Start(ctx, &tasksapi.StartRequest{ContainerID: t.id})
+	return errgrpc.ToNative(err)
+}
+
+// Delete kills the task's process, if it has one, and deletes the task.
+func (t rawTask) Delete(ctx context.Context, _ ...containerd.ProcessDeleteOpts) (*containerd.ExitStatus, error) {
+	_, _ = t.tasks.Kill(ctx, &tasksapi.KillRequest{ContainerID: t.id, Signal: uint32(syscall.SIGKILL), All: true})
+	_, err := t.tasks.Delete(ctx, &tasksapi.DeleteTaskRequest{ContainerID: t.id})
+	return nil, errgrpc.ToNative(err)
+}
+
+// newTaskOf creates the container's task through the client, the container having
+// no task (any more).
+func (c *Client) newTaskOf(ctx context.Context, ctr containerd.Container, logs LogDriver) (containerd.Task, error) {
 	if err := setRestartLogURI(ctx, ctr, logs); err != nil {
 		return nil, err
 	}
@@ -166,7 +248,7 @@ func (c *Client) prepareTask(ctx context.Context, ctr containerd.Container, logs
 	if err := c.deleteTask(ctx, ctr); err != nil {
 		return nil, err
 	}
-	return c.newTaskOfFresh(ctx, ctr, logs)
+	return c.newTaskOf(ctx, ctr, logs)
 }
 
 // RestartLogLabel tells containerd's restart monitor where a restarted task logs;
