@@ -38,6 +38,7 @@ const (
 
 type config struct {
 	berth, floor, namespace, perfBerth, outDir string
+	baseline                                   string
 	pairs, sigtermRuns                         int
 	only                                       string
 }
@@ -57,6 +58,7 @@ type bench struct {
 func main() {
 	var cfg config
 	flag.StringVar(&cfg.berth, "berth", "bin/berth", "berth binary (berth-logger beside it)")
+	flag.StringVar(&cfg.baseline, "baseline", "", "another berth `BINARY` (its berth-logger beside it) that the ab group alternates with -berth")
 	flag.StringVar(&cfg.floor, "floor", "bin/bench-floor", "floor binary")
 	flag.StringVar(&cfg.namespace, "namespace", "berth-bench", "containerd namespace")
 	flag.StringVar(&cfg.perfBerth, "perf-berth", "", "an unstripped berth to profile `up -d` of 50 services with perf (empty: no profile)")
@@ -112,6 +114,7 @@ func (b *bench) scenarios(ctx context.Context) error {
 		{"watch", func(ctx context.Context) error { return b.watchLatency(ctx, 200*time.Millisecond) }},
 		{"watch", func(ctx context.Context) error { return b.watchLatency(ctx, 500*time.Millisecond) }},
 		{"watch", b.watchRebuild},
+		{"ab", b.ab},
 	}
 	for _, s := range steps {
 		if !b.want(s.group) {
