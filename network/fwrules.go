@@ -359,10 +359,16 @@ type script struct {
 func newScript() *script { return &script{lines: map[string][]string{}} }
 
 func (s *script) add(tbl, line string) {
+	s.use(tbl)
+	s.lines[tbl] = append(s.lines[tbl], line)
+}
+
+// use puts tbl in the script, with or without lines yet.
+func (s *script) use(tbl string) {
 	if _, ok := s.lines[tbl]; !ok {
 		s.tables = append(s.tables, tbl)
+		s.lines[tbl] = nil
 	}
-	s.lines[tbl] = append(s.lines[tbl], line)
 }
 
 // merge appends o's lines to s.

@@ -196,21 +196,17 @@ func lockPath(path string) (func(), error) {
 }
 
 // writeJSON replaces path atomically, so a reader or a crash never sees half a file.
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, append(data, '\n'), 0o600)
-}
+func writeJSON(path string, v any) error { return saveJSON(atomicfile.WriteFile, path, v) }
 
 // replaceJSON is writeJSON without waiting for the disk (atomicfile.Replace).
-func replaceJSON(path string, v any) error {
+func replaceJSON(path string, v any) error { return saveJSON(atomicfile.Replace, path, v) }
+
+func saveJSON(write func(string, []byte, os.FileMode) error, path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return atomicfile.Replace(path, append(data, '\n'), 0o600)
+	return write(path, append(data, '\n'), 0o600)
 }
 
 // readJSON reads path into v; a missing file is ErrNotFound.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 )
 
@@ -60,58 +61,45 @@ func parseTables(dump string) (map[string]*table, error) {
 // restoreBatch collects iptables-restore commands per table: rule deletions first, then
 // the chains to flush and delete, once each.
 type restoreBatch struct {
-	tables []string
-	dels   map[string][]string
-	chains map[string][]string
+	dels   *script             // the rule deletions; its tables are the batch's, in first-use order
+	chains map[string][]string // per table, the chains to flush and delete after them
 }
 
 func newRestoreBatch() *restoreBatch {
-	return &restoreBatch{dels: map[string][]string{}, chains: map[string][]string{}}
-}
-
-func (b *restoreBatch) use(tbl string) {
-	for _, t := range b.tables {
-		if t == tbl {
-			return
-		}
-	}
-	b.tables = append(b.tables, tbl)
+	return &restoreBatch{dels: newScript(), chains: map[string][]string{}}
 }
 
 // deleteRule deletes one copy of r; a rule listed twice is deleted twice.
 func (b *restoreBatch) deleteRule(tbl string, r rule) {
-	b.use(tbl)
-	b.dels[tbl] = append(b.dels[tbl], "-D "+strings.TrimPrefix(r.line, "-A "))
+	b.dels.add(tbl, "-D "+strings.TrimPrefix(r.line, "-A "))
 }
 
 // deleteChain flushes and deletes chain, after every rule deletion of the batch.
 func (b *restoreBatch) deleteChain(tbl, chain string) {
-	for _, c := range b.chains[tbl] {
-		if c == chain {
-			return
-		}
+	if slices.Contains(b.chains[tbl], chain) {
+		return
 	}
-	b.use(tbl)
+	b.dels.use(tbl)
 	b.chains[tbl] = append(b.chains[tbl], chain)
 }
 
-func (b *restoreBatch) empty() bool { return len(b.tables) == 0 }
+func (b *restoreBatch) empty() bool { return b.dels.empty() }
 
 // String is the batch in iptables-restore's format; iptables-save's quoting of the rules
 // is also iptables-restore's.
 func (b *restoreBatch) String() string {
-	var sb strings.Builder
-	for _, tbl := range b.tables {
-		sb.WriteString("*" + tbl + "\n")
-		for _, d := range b.dels[tbl] {
-			sb.WriteString(d + "\n")
+	out := newScript()
+	for _, tbl := range b.dels.tables {
+		out.use(tbl)
+		for _, l := range b.dels.lines[tbl] {
+			out.add(tbl, l)
 		}
 		for _, c := range b.chains[tbl] {
-			sb.WriteString("-F " + c + "\n-X " + c + "\n")
+			out.add(tbl, "-F "+c)
+			out.add(tbl, "-X "+c)
 		}
-		sb.WriteString("COMMIT\n")
 	}
-	return sb.String()
+	return out.String()
 }
 
 // restore applies the batch in one iptables-restore run, all or nothing.

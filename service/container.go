@@ -75,7 +75,8 @@ func (r *upRunner) createContainer(ctx context.Context, op *Op) (err error) {
 		return err
 	}
 	etc = append(etc, files...)
-	if err := r.e.writeLogging(s, name); err != nil {
+	rot, err := r.e.writeLogging(s, name)
+	if err != nil {
 		return err
 	}
 	spec, warnings, err := translate.Container(translate.Input{Project: r.p, Service: s, Number: number, Name: name,
@@ -87,7 +88,7 @@ func (r *upRunner) createContainer(ctx context.Context, op *Op) (err error) {
 	for _, w := range warnings {
 		r.e.warn(w)
 	}
-	driver, driverErr := r.e.logDriver(name)
+	driver, driverErr := r.e.logDriverWith(name, rot)
 	if driverErr == nil {
 		maps.Copy(spec.Labels, driver.RestartLogLabels())
 	}

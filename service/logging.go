@@ -15,38 +15,43 @@ import (
 
 // writeLogging saves the container's log rotation (from logging.options)
 // beside its log: every later start, by up, start or the helper, uses it.
-func (e *Engine) writeLogging(s types.ServiceConfig, name string) error {
+func (e *Engine) writeLogging(s types.ServiceConfig, name string) (logs.RotateOptions, error) {
 	var opts map[string]string
 	if s.Logging != nil {
 		opts = s.Logging.Options
 	}
 	rot, err := logs.ParseRotateOptions(opts)
 	if err != nil {
-		return fmt.Errorf("service %q: logging.options: %w", s.Name, err)
+		return rot, fmt.Errorf("service %q: logging.options: %w", s.Name, err)
 	}
 	for _, k := range logs.UnsupportedOptions(opts) {
 		e.warn(fmt.Sprintf("service %q: logging.options.%s is not supported and is ignored", s.Name, k))
 	}
 	// lost to a crash of the machine, the rotation falls back to its defaults
 	// (logDriver ignores an unreadable file)
-	return atomicfile.ReplaceJSON(e.loggingFile(name), rot, 0o600)
+	return rot, atomicfile.ReplaceJSON(e.loggingFile(name), rot, 0o600)
 }
 
 func (e *Engine) loggingFile(name string) string {
 	return filepath.Join(e.containerDir(name), "logging.json")
 }
 
-// logDriver is how the container's output is captured.
+// logDriver is how the container's output is captured, with the rotation saved
+// at its creation.
 func (e *Engine) logDriver(name string) (ctrd.LogDriver, error) {
+	var rot logs.RotateOptions
+	if b, err := os.ReadFile(e.loggingFile(name)); err == nil {
+		_ = json.Unmarshal(b, &rot)
+	}
+	return e.logDriverWith(name, rot)
+}
+
+func (e *Engine) logDriverWith(name string, rot logs.RotateOptions) (ctrd.LogDriver, error) {
 	if e.LoggerErr != nil {
 		return ctrd.LogDriver{}, e.LoggerErr
 	}
 	if e.Logger == "" {
 		return ctrd.LogDriver{File: e.LogPath(name)}, nil
-	}
-	var rot logs.RotateOptions
-	if b, err := os.ReadFile(e.loggingFile(name)); err == nil {
-		_ = json.Unmarshal(b, &rot)
 	}
 	return ctrd.LogDriver{Binary: e.Logger, Args: logs.LoggerArgs(e.LogPath(name), rot)}, nil
 }

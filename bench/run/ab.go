@@ -47,11 +47,10 @@ func (b *bench) ab(ctx context.Context) error {
 
 // upDownWith runs up -d then down of indep10 with the given berth binary.
 func (b *bench) upDownWith(ctx context.Context, bin string) (upMS, downMS float64, err error) {
-	args := []string{"--namespace", b.cfg.namespace, "--data-root", b.dataRoot, "-f", b.projects["indep10"], "-p", "indep10"}
-	u, err := b.exec(ctx, bin, append(args, "up", "-d")...)
+	u, err := b.berthOf(ctx, bin, "indep10", "up", "-d")
 	if err != nil {
 		return 0, 0, err
 	}
-	d, err := b.exec(ctx, bin, append(args, "down")...)
+	d, err := b.berthOf(ctx, bin, "indep10", "down")
 	return ms(u.d), ms(d.d), err
 }

@@ -197,7 +197,12 @@ func (b *bench) berthGlobal(ctx context.Context, args ...string) (measured, erro
 
 // berth runs a command of berth on the project.
 func (b *bench) berth(ctx context.Context, project string, args ...string) (measured, error) {
-	return b.berthGlobal(ctx, append([]string{"-f", b.projects[project], "-p", project}, args...)...)
+	return b.berthOf(ctx, b.cfg.berth, project, args...)
+}
+
+// berthOf runs a command of the given berth binary on the project.
+func (b *bench) berthOf(ctx context.Context, bin, project string, args ...string) (measured, error) {
+	return b.exec(ctx, bin, append([]string{"--namespace", b.cfg.namespace, "--data-root", b.dataRoot, "-f", b.projects[project], "-p", project}, args...)...)
 }
 
 func (b *bench) exec(ctx context.Context, bin string, args ...string) (measured, error) {

@@ -35,11 +35,7 @@ func runAttach(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErr{fmt.Errorf("attach needs one service")}
 	}
-	name, err := projectName(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngine(c)
+	name, eng, done, err := projectEngine(c)
 	if err != nil {
 		return err
 	}

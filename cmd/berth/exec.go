@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service"
 )
 
 func execCommand() *cli.Command {
@@ -39,11 +40,7 @@ func runExec(c *cli.Context) error {
 		return usageErr{fmt.Errorf("exec needs a service and a command")}
 	}
 	svc, args := c.Args().First(), c.Args().Slice()[1:]
-	name, err := projectName(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngine(c)
+	name, eng, done, err := projectEngine(c)
 	if err != nil {
 		return err
 	}
@@ -81,6 +78,17 @@ func rawTerminal(in *os.File) (func(), error) {
 		return nil, err
 	}
 	return func() { _ = term.Restore(int(in.Fd()), state) }, nil
+}
+
+// projectEngine is projectName and the engine, for the commands that work on a
+// project's containers by its labels.
+func projectEngine(c *cli.Context) (string, *service.Engine, func(), error) {
+	name, err := projectName(c)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	eng, done, err := newEngine(c)
+	return name, eng, done, err
 }
 
 // projectName finds the project's name for commands that work from labels and

@@ -34,11 +34,7 @@ func runExport(c *cli.Context) error {
 	if out == "" && isTerminal(c.App.Writer) {
 		return usageErr{errors.New("output option is required when exporting to terminal: use -o FILE, or redirect stdout")}
 	}
-	name, err := projectName(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngine(c)
+	name, eng, done, err := projectEngine(c)
 	if err != nil {
 		return err
 	}

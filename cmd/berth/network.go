@@ -46,11 +46,7 @@ type networkRow struct {
 }
 
 func runNetworkLs(c *cli.Context) error {
-	name, err := projectName(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngine(c)
+	name, eng, done, err := projectEngine(c)
 	if err != nil {
 		return err
 	}
@@ -94,11 +90,7 @@ func runNetworkRm(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErr{fmt.Errorf("network rm needs at least one network name")}
 	}
-	name, err := projectName(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngine(c)
+	name, eng, done, err := projectEngine(c)
 	if err != nil {
 		return err
 	}

@@ -30,11 +30,7 @@ func runPort(c *cli.Context) error {
 	if err != nil {
 		return usageErr{fmt.Errorf("invalid private port %q", c.Args().Get(1))}
 	}
-	name, err := projectName(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngine(c)
+	name, eng, done, err := projectEngine(c)
 	if err != nil {
 		return err
 	}

@@ -43,11 +43,7 @@ type volumeRow struct {
 }
 
 func runVolumeLs(c *cli.Context) error {
-	name, err := projectName(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngine(c)
+	name, eng, done, err := projectEngine(c)
 	if err != nil {
 		return err
 	}
@@ -87,11 +83,7 @@ func runVolumeRm(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErr{fmt.Errorf("volume rm needs at least one volume name")}
 	}
-	name, err := projectName(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngine(c)
+	name, eng, done, err := projectEngine(c)
 	if err != nil {
 		return err
 	}

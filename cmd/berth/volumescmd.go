@@ -34,11 +34,7 @@ func runVolumes(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	name, err := projectName(c)
-	if err != nil {
-		return err
-	}
-	eng, done, err := newEngine(c)
+	name, eng, done, err := projectEngine(c)
 	if err != nil {
 		return err
 	}

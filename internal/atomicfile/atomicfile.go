@@ -32,11 +32,7 @@ func Replace(path string, data []byte, perm os.FileMode) error {
 
 // ReplaceJSON marshals v and writes it with Replace.
 func ReplaceJSON(path string, v any, perm os.FileMode) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return Replace(path, b, perm)
+	return writeJSON(path, v, perm, false)
 }
 
 func write(path string, data []byte, perm os.FileMode, durable bool) (err error) {
@@ -76,11 +72,15 @@ func write(path string, data []byte, perm os.FileMode, durable bool) (err error)
 
 // WriteJSON marshals v and writes it atomically.
 func WriteJSON(path string, v any, perm os.FileMode) error {
+	return writeJSON(path, v, perm, true)
+}
+
+func writeJSON(path string, v any, perm os.FileMode, durable bool) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return WriteFile(path, b, perm)
+	return write(path, b, perm, durable)
 }
 
 // WriteInPlace rewrites path keeping its inode: for files bind-mounted into a running

@@ -411,11 +411,7 @@ func (c *Client) ReleaseLease(ctx context.Context, id string) error {
 }
 
 func (c *Client) deleteCreateLease(ctx context.Context, id string) error {
-	err := c.client.LeasesService().Delete(ctx, leases.Lease{ID: createLease(id)})
-	if err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("delete lease %s: %w", createLease(id), err)
-	}
-	return nil
+	return c.ReleaseLease(ctx, createLease(id))
 }
 
 // DeleteContainer kills and deletes the container's task, then the

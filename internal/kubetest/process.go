@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testenv"
 )
 
 // process is one control-plane binary running for a test, its output in a log file.
@@ -20,8 +21,7 @@ type process struct {
 }
 
 // startProcess runs bin with args, output to logPath. The process dies with the test
-// binary even when the test is killed: Pdeathsig fires when the starting thread exits,
-// so the process is started from a goroutine that holds its thread until it ends.
+// binary even when the test is killed (testenv.StartTied).
 func startProcess(name, bin string, args []string, logPath string) (*process, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -30,23 +30,15 @@ func startProcess(name, bin string, args []string, logPath string) (*process, er
 	defer logFile.Close()
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p := &process{name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	if err := <-started; err != nil {
+	exited, err := testenv.StartTied(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
+	p := &process{name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	go func() {
+		p.err = <-exited
+		close(p.exited)
+	}()
 	return p, nil
 }
 

@@ -83,22 +83,8 @@ func startRegistry(t testing.TB, bin string) (*Registry, error) {
 	defer logFile.Close()
 	cmd := exec.Command(bin, "serve", cfgPath)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	// Pdeathsig fires when the starting *thread* exits, and in-process berth runs
-	// end threads (network namespace work locks them and lets them go): start the
-	// registry from a thread held until it exits.
-	started, exited := make(chan error, 1), make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		exited <- cmd.Wait()
-	}()
-	if err := <-started; err != nil {
+	exited, err := StartTied(cmd)
+	if err != nil {
 		return nil, err
 	}
 	if err := r.waitReady(t.Context(), exited); err != nil {
@@ -183,4 +169,27 @@ func (r *Registry) Push(t testing.TB, img v1.Image, repoTag string) string {
 	}
 	// Spelled out because a Tag's String drops a defaulted ":latest".
 	return fmt.Sprintf("%s/%s:%s", ref.RegistryStr(), ref.RepositoryStr(), ref.TagStr())
+}
+
+// StartTied starts cmd so that it dies with the test binary, even when the test is
+// killed, and returns where Wait's result arrives. Pdeathsig fires when the starting
+// *thread* exits, and in-process berth runs end threads (network namespace work locks
+// them and lets them go): the process is started from a thread held until it exits.
+func StartTied(cmd *exec.Cmd) (<-chan error, error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	started, exited := make(chan error, 1), make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		exited <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return exited, nil
 }
