@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/schema"
 	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 )
@@ -53,6 +55,7 @@ type LoadOptions struct {
 // files the options designate, exactly as Docker Compose does, and returns
 // the project model every other package works from.
 func Load(ctx context.Context, opts LoadOptions) (*types.Project, error) {
+	warmSchema()
 	po, err := projectOptions(opts)
 	if err != nil {
 		return nil, explain(po, err)
@@ -98,6 +101,7 @@ func Load(ctx context.Context, opts LoadOptions) (*types.Project, error) {
 // is what `config --no-interpolate` prints, since uninterpolated values may
 // not fit the typed model.
 func LoadModel(ctx context.Context, opts LoadOptions) (map[string]any, error) {
+	warmSchema()
 	po, err := projectOptions(opts)
 	if err != nil {
 		return nil, explain(po, err)
@@ -127,6 +131,15 @@ func Variables(ctx context.Context, opts LoadOptions) (map[string]Variable, erro
 		return nil, explain(po, err)
 	}
 	return template.ExtractVariables(m, template.DefaultPattern), nil
+}
+
+var warming sync.Once
+
+// warmSchema compiles compose-go's schema on another core while the files are
+// read and parsed: compiling it is a third of a load, and compose-go does it once
+// per process behind a sync.Once, so its Validate finds it done or waits for it.
+func warmSchema() {
+	warming.Do(func() { go func() { _ = schema.Validate(map[string]any{}) }() })
 }
 
 // projectOptions mirrors Docker Compose's ProjectOptions.toProjectOptions so

@@ -336,13 +336,9 @@ func (e *Engine) launch(ctx context.Context, name string) (ctrd.Started, error) 
 	if err != nil {
 		return ctrd.Started{}, err
 	}
-	started, err := e.Runtime.StartTask(ctx, name, driver)
-	if err != nil {
-		return ctrd.Started{}, err
-	}
-	// containerd keeps no start time: ps needs it for "Up 5 seconds". The
-	// stopping mark is left alone: a stop racing a policy restart wins
-	return started, e.updateState(name, func(st *runState) { st.StartedAt = time.Now().UTC() })
+	// the start time is the process's own (fromInfo), so nothing is written
+	// here; the stopping mark is left alone: a stop racing a policy restart wins
+	return e.Runtime.StartTask(ctx, name, driver)
 }
 
 // removeContainer stops the container with its stop signal and grace

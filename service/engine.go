@@ -51,6 +51,11 @@ type Networks interface {
 	Detach(ctx context.Context, nsPath string, req network.AttachRequest) error
 }
 
+// Processes reads what the host knows of a process; internal/procfs implements it.
+type Processes interface {
+	StartedAt(pid uint32, now time.Time) (time.Time, error)
+}
+
 // Helper is berth's on-demand helper process; internal/helper implements it.
 type Helper interface {
 	Ensure(ctx context.Context, networks ...string) error
@@ -81,6 +86,9 @@ type Engine struct {
 	// restart policies): up makes sure it serves the project's networks,
 	// down stops it when the last network is gone.
 	Helper Helper
+	// Processes tells when a container's process started; nil reads the
+	// host's /proc.
+	Processes Processes
 	// Builder builds images of services with build:.
 	Builder Builder
 }

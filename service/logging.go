@@ -2,7 +2,9 @@ package service
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -27,9 +29,24 @@ func (e *Engine) writeLogging(s types.ServiceConfig, name string) (logs.RotateOp
 	for _, k := range logs.UnsupportedOptions(opts) {
 		e.warn(fmt.Sprintf("service %q: logging.options.%s is not supported and is ignored", s.Name, k))
 	}
+	if rot == defaultRotation() {
+		// the usual case needs no file (one fewer per container); one a killed
+		// berth left under this name must not apply
+		if err := os.Remove(e.loggingFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return rot, err
+		}
+		return rot, nil
+	}
 	// lost to a crash of the machine, the rotation falls back to its defaults
 	// (logDriver ignores an unreadable file)
 	return rot, atomicfile.ReplaceJSON(e.loggingFile(name), rot, 0o600)
+}
+
+// defaultRotation is the rotation of a service without logging options, and of a
+// container without logging.json.
+func defaultRotation() logs.RotateOptions {
+	rot, _ := logs.ParseRotateOptions(nil)
+	return rot
 }
 
 func (e *Engine) loggingFile(name string) string {
@@ -39,7 +56,7 @@ func (e *Engine) loggingFile(name string) string {
 // logDriver is how the container's output is captured, with the rotation saved
 // at its creation.
 func (e *Engine) logDriver(name string) (ctrd.LogDriver, error) {
-	var rot logs.RotateOptions
+	rot := defaultRotation()
 	if b, err := os.ReadFile(e.loggingFile(name)); err == nil {
 		_ = json.Unmarshal(b, &rot)
 	}

@@ -13,6 +13,8 @@ import (
 // creation: patching them cost a containerd round trip per change (up to four per
 // start), so this lives in the container's state directory instead.
 type runState struct {
+	// StartedAt was written at each start by berth up to issue 19's third round;
+	// now the running process's start time is read instead (fromInfo).
 	StartedAt time.Time `json:"startedAt,omitzero"`
 	Stopping  bool      `json:"stopping,omitempty"`
 }
@@ -22,11 +24,18 @@ func (e *Engine) stateFile(name string) string {
 }
 
 func (e *Engine) readState(name string) runState {
-	var st runState
-	if b, err := os.ReadFile(e.stateFile(name)); err == nil {
-		_ = json.Unmarshal(b, &st)
-	}
+	st, _ := e.readStateFile(name)
 	return st
+}
+
+// readStateFile reads the state and whether the container has a state file.
+func (e *Engine) readStateFile(name string) (st runState, found bool) {
+	b, err := os.ReadFile(e.stateFile(name))
+	if err != nil {
+		return st, false
+	}
+	_ = json.Unmarshal(b, &st)
+	return st, true
 }
 
 // updateState changes the runtime state of an existing container.

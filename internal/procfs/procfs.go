@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // clockTicks is USER_HZ, the unit of CPU times in /proc on every Linux
@@ -23,8 +25,9 @@ const clockTicks = 100
 // FS reads processes from a /proc tree: the host's, or a fake one in
 // tests.
 type FS struct {
-	root string
-	user func(uid string) string
+	root   string
+	user   func(uid string) string
+	uptime func() (time.Duration, error) // the boot clock; nil reads the host's
 }
 
 // procStat holds the fields of /proc/PID/stat that ps -ef shows.
@@ -247,4 +250,36 @@ func MemTotal(path string) uint64 {
 		}
 	}
 	return 0
+}
+
+// StartedAt is when the process started, to the clock tick: its start in
+// /proc/PID/stat counts ticks since boot, which is placed against the boot clock
+// now (btime, in whole seconds, would be a second off).
+func (p FS) StartedAt(pid uint32, now time.Time) (time.Time, error) {
+	b, err := os.ReadFile(filepath.Join(p.root, strconv.FormatUint(uint64(pid), 10), "stat"))
+	if err != nil {
+		return time.Time{}, err
+	}
+	st, err := parseProcStat(string(b))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("process %d: %w", pid, err)
+	}
+	up, err := p.sinceBoot()
+	if err != nil {
+		return time.Time{}, err
+	}
+	age := up - time.Duration(st.start)*time.Second/clockTicks
+	return now.Add(-max(age, 0)), nil
+}
+
+// sinceBoot reads the boot clock, the one /proc/PID/stat's start counts on.
+func (p FS) sinceBoot() (time.Duration, error) {
+	if p.uptime != nil {
+		return p.uptime()
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0, fmt.Errorf("read the boot clock: %w", err)
+	}
+	return time.Duration(ts.Nano()), nil
 }

@@ -88,3 +88,31 @@ func TestTopFormats(t *testing.T) {
 		t.Error("malformed stat accepted")
 	}
 }
+
+func TestStartedAt(t *testing.T) {
+	// process 42 started 360000 ticks (3600 s) after boot; the boot clock reads 4000.5 s
+	proc := FS{root: writeProc(t), uptime: func() (time.Duration, error) { return 4000*time.Second + 500*time.Millisecond, nil }}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	got, err := proc.StartedAt(42, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(-400*time.Second - 500*time.Millisecond); !got.Equal(want) {
+		t.Errorf("StartedAt = %v, want %v", got, want)
+	}
+	if _, err := proc.StartedAt(99, now); err == nil {
+		t.Error("a process without stat: no error")
+	}
+}
+
+func TestStartedAtOfThisProcess(t *testing.T) {
+	before := time.Now()
+	got, err := Host().StartedAt(uint32(os.Getpid()), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the test binary started before this test, a clock tick's rounding aside
+	if got.After(before.Add(20*time.Millisecond)) || before.Sub(got) > 10*time.Minute {
+		t.Errorf("this process started at %v, the test began at %v", got, before)
+	}
+}

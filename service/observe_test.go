@@ -1,0 +1,69 @@
+package service
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/internal/ctrd"
+)
+
+// fakeProcesses answers start times by PID; a PID it does not know has exited.
+type fakeProcesses map[uint32]time.Time
+
+func (f fakeProcesses) StartedAt(pid uint32, _ time.Time) (time.Time, error) {
+	if t, ok := f[pid]; ok {
+		return t, nil
+	}
+	return time.Time{}, errors.New("no such process")
+}
+
+// fromInfo takes a running container's start time from its process, whatever
+// the state file or an old berth's labels say, and its stop mark from the state
+// file, or from the labels of a container no berth since has started.
+func TestFromInfoStartedAt(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	legacy := map[string]string{"berth.started-at": t0.Format(time.RFC3339Nano), "berth.stopping": "true"}
+	tests := []struct {
+		name         string
+		status       string
+		pid          uint32
+		labels       map[string]string
+		state        *runState
+		wantStarted  time.Time
+		wantStopping bool
+	}{
+		{name: "running: its process", status: ctrd.TaskRunning, pid: 7, wantStarted: t0.Add(time.Hour)},
+		{name: "running, old state file: its process", status: ctrd.TaskRunning, pid: 7, state: &runState{StartedAt: t0}, wantStarted: t0.Add(time.Hour)},
+		{name: "paused: its process", status: ctrd.TaskPaused, pid: 7, wantStarted: t0.Add(time.Hour)},
+		{name: "process gone: the state file", status: ctrd.TaskRunning, pid: 8, state: &runState{StartedAt: t0, Stopping: true}, wantStarted: t0, wantStopping: true},
+		{name: "stopped: the state file", status: ctrd.TaskStopped, pid: 7, state: &runState{StartedAt: t0}, wantStarted: t0},
+		{name: "stopped, no file: old labels", status: ctrd.TaskStopped, labels: legacy, wantStarted: t0, wantStopping: true},
+		{name: "restarted since old labels: stop lifted", status: ctrd.TaskRunning, pid: 7, labels: legacy, wantStarted: t0.Add(time.Hour)},
+		{name: "state file beats old labels", status: ctrd.TaskStopped, labels: legacy, state: &runState{}, wantStarted: time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Engine{DataRoot: t.TempDir(), Processes: fakeProcesses{7: t0.Add(time.Hour)}}
+			if tt.state != nil {
+				b, _ := json.Marshal(tt.state)
+				if err := os.MkdirAll(e.containerDir("c1"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(e.stateFile("c1"), b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			labels := map[string]string{"com.docker.compose.container-number": "1"}
+			for k, v := range tt.labels {
+				labels[k] = v
+			}
+			c := e.fromInfo(ctrd.ContainerInfo{ID: "c1", Labels: labels, Status: tt.status, PID: tt.pid})
+			if !c.StartedAt.Equal(tt.wantStarted) || c.Stopping != tt.wantStopping {
+				t.Errorf("started %v stopping %v, want %v %v", c.StartedAt, c.Stopping, tt.wantStarted, tt.wantStopping)
+			}
+		})
+	}
+}
