@@ -11,14 +11,16 @@ TOOLS := $(CURDIR)/bin/tools
 
 all: build
 
-# berth; berth-logger, the tiny per-container log process the shims start; and
-# berth-kube, the same command line with the Kubernetes client, which `berth kube`
-# and `berth bridge` hand over to (berth without it starts in two thirds of the
-# time). berth finds both beside its own binary.
+# berth; berth-logger, the tiny per-container log process the shims start;
+# berth-helper, the DNS, restart and health process berth starts on demand (no
+# Compose loader in it); and berth-kube, the same command line with the Kubernetes
+# client, which `berth kube` and `berth bridge` hand over to (berth without it starts
+# in two thirds of the time). berth finds them beside its own binary.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags kubeplugin -ldflags '$(LDFLAGS)' -o bin/berth ./cmd/berth
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/berth-kube ./cmd/berth
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/berth-logger ./cmd/berth-logger
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/berth-helper ./cmd/berth-helper
 
 # The whole suite: set-up of the runtime (installs and starts containerd when
 # missing), the lint bar (gofmt, vet, staticcheck, package layering), the unit

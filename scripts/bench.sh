@@ -13,10 +13,11 @@ GO=${GO:-go}
 
 CGO_ENABLED=0 $GO build -trimpath -tags kubeplugin -ldflags '-s -w' -o bin/berth ./cmd/berth
 CGO_ENABLED=0 $GO build -trimpath -ldflags '-s -w' -o bin/berth-logger ./cmd/berth-logger
+CGO_ENABLED=0 $GO build -trimpath -ldflags '-s -w' -o bin/berth-helper ./cmd/berth-helper
 CGO_ENABLED=0 $GO build -trimpath -o bin/bench-floor ./bench/floor
 CGO_ENABLED=0 $GO build -trimpath -o bin/bench-run ./bench/run
 
-# an unstripped berth for perf, beside berth-logger so that it finds the logger
+# an unstripped berth for perf, beside berth-logger and berth-helper so that it finds them
 profile=()
 if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
 	CGO_ENABLED=0 $GO build -trimpath -tags kubeplugin -o bin/berth-prof ./cmd/berth

@@ -56,7 +56,7 @@ command -v go >/dev/null 2>&1 || die "the Go toolchain is needed to build berth 
 step "Runtime: containerd, runc, CNI plugins, busybox-static, buildkitd (installed when missing)"
 bash scripts/install-runtime.sh
 
-step "Build berth: bin/berth, bin/berth-logger and bin/berth-kube"
+step "Build berth: bin/berth, bin/berth-logger, bin/berth-helper and bin/berth-kube"
 make --no-print-directory build
 
 step "Compile the example programs and write the base image (no Docker, no registry, no network)"

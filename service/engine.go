@@ -2,13 +2,8 @@ package service
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/internal/ctrd"
@@ -17,6 +12,7 @@ import (
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/netspec"
 	"github.com/berth-dev/berth/project"
+	"github.com/berth-dev/berth/service/runstate"
 	"github.com/berth-dev/berth/volumes"
 )
 
@@ -52,9 +48,7 @@ type Networks interface {
 }
 
 // Processes reads what the host knows of a process; internal/procfs implements it.
-type Processes interface {
-	StartedAt(pid uint32, now time.Time) (time.Time, error)
-}
+type Processes = runstate.Processes
 
 // Helper is berth's on-demand helper process; internal/helper implements it.
 type Helper interface {
@@ -108,15 +102,11 @@ func (e *Engine) parallel() int {
 
 // containerDir holds a container's generated files (hosts, resolv.conf)
 // and its log.
-func (e *Engine) containerDir(name string) string {
-	return filepath.Join(e.DataRoot, "containers", name)
-}
+func (e *Engine) containerDir(name string) string { return e.store().ContainerDir(name) }
 
 // LogPath is where a container's output is stored (berth-logger's JSON
 // lines, rotated beside it).
-func (e *Engine) LogPath(name string) string {
-	return filepath.Join(e.containerDir(name), "container.log")
-}
+func (e *Engine) LogPath(name string) string { return e.store().LogPath(name) }
 
 // lock serialises up and down of one project: one lock per project, never
 // a global one, so two projects proceed in parallel.
@@ -124,19 +114,7 @@ func (e *Engine) lock(ctx context.Context, projectName string) (func(), error) {
 	if err := project.ValidateName(projectName); err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(e.DataRoot, "projects")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("lock project %q: %w", projectName, err)
-	}
-	if err := os.Chmod(e.DataRoot, 0o700); err != nil {
-		return nil, fmt.Errorf("lock project %q: %w", projectName, err)
-	}
-	fl := flock.New(filepath.Join(dir, projectName+".lock"))
-	ok, err := fl.TryLockContext(ctx, 50*time.Millisecond)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("lock project %q: %w", projectName, err)
-	}
-	return func() { _ = fl.Unlock() }, nil
+	return e.store().Lock(ctx, projectName)
 }
 
 // observe reads what exists of the project: its containers by label, its
@@ -181,16 +159,7 @@ func (e *Engine) Containers(ctx context.Context, projectName string) ([]Containe
 
 // observeContainers lists containers by labels.
 func (e *Engine) observeContainers(ctx context.Context, labels map[string]string) ([]Container, error) {
-	infos, err := e.Runtime.ListContainers(ctx, labels)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Container, 0, len(infos))
-	for _, info := range infos {
-		out = append(out, e.fromInfo(info))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return e.store().Containers(ctx, labels)
 }
 
 // projectResources lists the networks and volumes that carry the project's

@@ -2,7 +2,6 @@ package service
 
 import (
 	"errors"
-	"os"
 	"testing"
 	"time"
 )
@@ -28,24 +27,5 @@ func TestHelperGate(t *testing.T) {
 	close(release)
 	if err := <-done; !errors.Is(err, boom) {
 		t.Fatalf("wait = %v, want %v", err, boom)
-	}
-}
-
-// updateState writes only what changes: a fresh container's start does not write
-// the "not stopping" it already is.
-func TestUpdateStateWritesChanges(t *testing.T) {
-	e := &Engine{DataRoot: t.TempDir()}
-	if err := e.updateState("c1", func(st *runState) { st.Stopping = false }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(e.stateFile("c1")); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("unchanged state written: %v", err)
-	}
-	now := time.Now().UTC()
-	if err := e.updateState("c1", func(st *runState) { st.StartedAt = now }); err != nil {
-		t.Fatal(err)
-	}
-	if got := e.readState("c1"); !got.StartedAt.Equal(now) || got.Stopping {
-		t.Fatalf("state %+v, want started at %v", got, now)
 	}
 }

@@ -207,7 +207,7 @@ func (b *bench) helperPSS(containers int) {
 			strings.Contains(string(environ), "CONTAINER_NAMESPACE="+b.cfg.namespace+"\x00"):
 			loggers += pss(dir)
 			nLoggers++
-		case filepath.Base(args[0]) == "berth" && strings.Contains(string(cmdline), "__helper") &&
+		case (filepath.Base(args[0]) == "berth-helper" || filepath.Base(args[0]) == "berth" && strings.Contains(string(cmdline), "__helper")) &&
 			(strings.Contains(string(cmdline), b.dataRoot) || strings.Contains(string(environ), b.dataRoot)):
 			helper += pss(dir)
 		}
@@ -216,7 +216,7 @@ func (b *bench) helperPSS(containers int) {
 	var p pairs
 	p.add(false, 0, per)
 	b.add(row{Scenario: "helper PSS per container, 50 running", Unit: "MiB", P: p})
-	b.notes = append(b.notes, fmt.Sprintf("helper PSS with 50 containers: %d berth-logger processes %.1f MiB in all (%.2f MiB each), berth __helper %.1f MiB",
+	b.notes = append(b.notes, fmt.Sprintf("helper PSS with 50 containers: %d berth-logger processes %.1f MiB in all (%.2f MiB each), the helper %.1f MiB",
 		nLoggers, float64(loggers)/1024, float64(loggers)/1024/float64(max(nLoggers, 1)), float64(helper)/1024))
 }
 

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/internal/daemon"
 	"github.com/berth-dev/berth/internal/testenv"
 )
 
@@ -61,6 +65,9 @@ func TestE2EServiceDiscovery(t *testing.T) {
 	e.writeFile("compose.yaml", dnsStack)
 	e.mustBerth("up", "-d")
 
+	if argv := e.helperArgv(); len(argv) == 0 || filepath.Base(argv[0]) != "berth-helper" {
+		t.Errorf("the helper runs as %q, want berth-helper", argv)
+	}
 	webAddr := e.addrOf("web", "eth0")
 	for _, name := range []string{"web", "www", "names-web-1"} {
 		if got := e.resolve("client", name); !slices.Equal(got, []string{webAddr}) {
@@ -86,6 +93,38 @@ func TestE2EServiceDiscovery(t *testing.T) {
 	newAddr := e.addrOf("web", "eth0")
 	if got := e.resolve("client", "web"); !slices.Equal(got, []string{newAddr}) {
 		t.Errorf("after recreate, web resolves to %v, want [%s]", got, newAddr)
+	}
+	e.mustBerth("down", "-v")
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+}
+
+// helperArgv is the command line of the test's helper process, nil when none runs.
+func (e *e2e) helperArgv() []string {
+	e.t.Helper()
+	pid, running := daemon.Status(filepath.Join(e.dataRoot, e.namespace))
+	if !running {
+		return nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		e.t.Fatalf("helper %d: %v", pid, err)
+	}
+	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+}
+
+// Where berth-helper is not installed, berth runs its own hidden __helper, which
+// serves the same names.
+func TestE2EHelperFallback(t *testing.T) {
+	e, before := startE2E(t)
+	t.Setenv("BERTH_HELPER", "") // and none beside the test binary or in the library directories
+	e.writeFile("compose.yaml", dnsStack)
+	e.mustBerth("up", "-d")
+	if argv := e.helperArgv(); len(argv) == 0 || argv[len(argv)-1] != "__helper" {
+		t.Fatalf("the helper runs as %q, want berth's __helper", argv)
+	}
+	webAddr := e.addrOf("web", "eth0")
+	if got := e.resolve("client", "web"); !slices.Equal(got, []string{webAddr}) {
+		t.Errorf("client resolves web to %v, want [%s]", got, webAddr)
 	}
 	e.mustBerth("down", "-v")
 	testenv.AssertNoLeak(t, e.leakScope(), before)

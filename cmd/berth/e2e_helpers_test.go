@@ -43,6 +43,7 @@ func newE2E(t *testing.T) *e2e {
 	// in-process runs start the helper and the logger from real binaries
 	t.Setenv("BERTH_EXE", e.binary())
 	t.Setenv("BERTH_LOGGER", filepath.Join(filepath.Dir(e.binary()), "berth-logger"))
+	t.Setenv("BERTH_HELPER", filepath.Join(filepath.Dir(e.binary()), "berth-helper"))
 	t.Cleanup(e.cleanup)
 	return e
 }
@@ -177,8 +178,8 @@ var (
 	binaryErr  error
 )
 
-// binary builds berth once per test run as make build does (berth-logger and
-// berth-kube beside it), for tests that must signal or kill a real berth process.
+// binary builds berth once per test run as make build does (berth-logger,
+// berth-helper and berth-kube beside it), for tests that must signal or kill a real berth process.
 func (e *e2e) binary() string {
 	e.t.Helper()
 	binaryOnce.Do(func() {
@@ -192,6 +193,7 @@ func (e *e2e) binary() string {
 			{"-tags", "kubeplugin", "-o", binaryPath, "."},
 			{"-o", filepath.Join(dir, "berth-kube"), "."},
 			{"-o", filepath.Join(dir, "berth-logger"), "../berth-logger"},
+			{"-o", filepath.Join(dir, "berth-helper"), "../berth-helper"},
 		} {
 			build := exec.Command("go", append([]string{"build"}, b...)...)
 			build.Dir = pkgDir

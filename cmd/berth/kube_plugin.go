@@ -6,6 +6,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/berth-dev/berth/internal/companion"
 	"github.com/urfave/cli/v2"
 )
 
@@ -27,7 +28,7 @@ func kubePluginCommand(name, usage string) *cli.Command {
 		Usage:           usage,
 		SkipFlagParsing: true,
 		Action: func(*cli.Context) error {
-			path, err := findCompanion("berth-kube", "BERTH_KUBE")
+			path, err := companion.Find("berth-kube", "BERTH_KUBE")
 			if err != nil {
 				return err
 			}

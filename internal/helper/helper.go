@@ -1,6 +1,7 @@
-// Package helper starts and stops berth's helper process (`berth __helper`: DNS on the
-// networks' gateways, restart policies, health checks), one per data root and
-// namespace, on demand. The engine sees it through a two-method interface.
+// Package helper is berth's helper process (berth-helper, or `berth __helper` where
+// berth-helper is not installed): DNS on the networks' gateways, restart policies and
+// health checks, one per data root and namespace, started on demand (Process) and run
+// by Serve. The engine sees it through a two-method interface.
 package helper
 
 import (
@@ -17,7 +18,8 @@ import (
 type Process struct {
 	// Root is the namespace's state directory (data root/namespace).
 	Root string
-	// Argv starts the helper: berth itself with its global flags and `__helper`.
+	// Argv starts the helper: berth-helper with berth's global flags (or berth
+	// itself with them and `__helper`).
 	Argv []string
 	// ArgvErr says why there is no Argv; Ensure fails with it.
 	ArgvErr error

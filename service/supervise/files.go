@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/berth-dev/berth/internal/atomicfile"
-	"github.com/berth-dev/berth/internal/translate"
 )
 
 // Files is where supervision keeps a container's health and restart records: in
@@ -51,15 +50,15 @@ func (f Files) writeHealth(name string, h *HealthState) error {
 	return err
 }
 
-func (f Files) readRestart(name string) translate.RestartState {
-	var st translate.RestartState
+func (f Files) readRestart(name string) restartState {
+	var st restartState
 	if b, err := os.ReadFile(f.restartFile(name)); err == nil {
 		_ = json.Unmarshal(b, &st)
 	}
 	return st
 }
 
-func (f Files) writeRestart(name string, st translate.RestartState) error {
+func (f Files) writeRestart(name string, st restartState) error {
 	return atomicfile.WriteJSON(f.restartFile(name), st, 0o600)
 }
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/record"
-	"github.com/berth-dev/berth/service/plan"
+	"github.com/berth-dev/berth/service/observed"
 )
 
 func TestHealthStateFollowsDocker(t *testing.T) {
@@ -155,17 +155,17 @@ func TestResetForgetsRestartsAndHealth(t *testing.T) {
 type host struct {
 	execer
 	mu       sync.Mutex
-	c        plan.Container
+	c        observed.Container
 	launched chan string
 }
 
-func (h *host) Containers(context.Context) ([]plan.Container, error) {
+func (h *host) Containers(context.Context) ([]observed.Container, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return []plan.Container{h.c}, nil
+	return []observed.Container{h.c}, nil
 }
 
-func (h *host) Container(_ context.Context, name string) (plan.Container, bool, error) {
+func (h *host) Container(_ context.Context, name string) (observed.Container, bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.c, h.c.Name == name, nil
@@ -181,7 +181,7 @@ func (h *host) Launch(_ context.Context, name string) error {
 func (h *host) Subscribe(context.Context) (<-chan ctrd.Event, <-chan error) { return nil, nil }
 
 func exited(policy string, stopping bool) *host {
-	c := plan.Container{Container: record.Container{Name: "p-web-1", Project: "p", Restart: policy}, State: plan.StateExited, Stopping: stopping}
+	c := observed.Container{Container: record.Container{Name: "p-web-1", Project: "p", Restart: policy}, State: observed.StateExited, Stopping: stopping}
 	return &host{c: c, launched: make(chan string, 1)}
 }
 

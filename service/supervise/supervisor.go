@@ -11,17 +11,16 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/ctrd"
-	"github.com/berth-dev/berth/internal/translate"
-	"github.com/berth-dev/berth/service/plan"
+	"github.com/berth-dev/berth/service/observed"
 )
 
 // Host is what supervision needs of the engine.
 type Host interface {
 	Execer
 	// Containers lists the namespace's berth containers.
-	Containers(ctx context.Context) ([]plan.Container, error)
+	Containers(ctx context.Context) ([]observed.Container, error)
 	// Container finds one by name.
-	Container(ctx context.Context, name string) (plan.Container, bool, error)
+	Container(ctx context.Context, name string) (observed.Container, bool, error)
 	// Lock takes the project's lock, as up and down do.
 	Lock(ctx context.Context, projectName string) (func(), error)
 	// Launch starts the container's task again.
@@ -76,7 +75,7 @@ func (s *supervisor) onExit(ctx context.Context, id string, code int) {
 	if c.Stopping || c.Oneoff {
 		return // stopped by a person: stays stopped
 	}
-	restart, delay, st := translate.ShouldRestart(c.Restart, code, s.f.readRestart(c.Name), time.Now())
+	restart, delay, st := shouldRestart(c.Restart, code, s.f.readRestart(c.Name), time.Now())
 	if !restart {
 		return
 	}
@@ -95,7 +94,7 @@ func (s *supervisor) onExit(ctx context.Context, id string, code int) {
 	if err == nil {
 		defer unlock()
 	}
-	if now, ok, err := s.h.Container(ctx, id); err != nil || !ok || now.Stopping || now.State == plan.StateRunning {
+	if now, ok, err := s.h.Container(ctx, id); err != nil || !ok || now.Stopping || now.State == observed.StateRunning {
 		return
 	}
 	st.LastStart = time.Now()
@@ -112,7 +111,7 @@ func (s *supervisor) syncHealth(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	want := map[string]plan.Container{}
+	want := map[string]observed.Container{}
 	for _, c := range cs {
 		if c.Running() && c.Health != nil {
 			want[c.Name] = c
@@ -146,7 +145,7 @@ func (s *supervisor) stopAll() {
 
 // monitorHealth probes the container on its schedule for as long as ctx
 // lasts, recording each result for ps.
-func (s *supervisor) monitorHealth(ctx context.Context, c plan.Container) {
+func (s *supervisor) monitorHealth(ctx context.Context, c observed.Container) {
 	if c.Health == nil {
 		return
 	}

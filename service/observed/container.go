@@ -1,4 +1,6 @@
-package plan
+// Package observed is a container as berth observes it: the record berth wrote on it,
+// its task as containerd reports it, and its state from its state directory.
+package observed
 
 import (
 	"time"

@@ -1,4 +1,4 @@
-package service
+package runstate
 
 import (
 	"encoding/json"
@@ -20,7 +20,7 @@ func (f fakeProcesses) StartedAt(pid uint32, _ time.Time) (time.Time, error) {
 	return time.Time{}, errors.New("no such process")
 }
 
-// fromInfo takes a running container's start time from its process, whatever
+// FromInfo takes a running container's start time from its process, whatever
 // the state file or an old berth's labels say, and its stop mark from the state
 // file, or from the labels of a container no berth since has started.
 func TestFromInfoStartedAt(t *testing.T) {
@@ -31,28 +31,28 @@ func TestFromInfoStartedAt(t *testing.T) {
 		status       string
 		pid          uint32
 		labels       map[string]string
-		state        *runState
+		state        *State
 		wantStarted  time.Time
 		wantStopping bool
 	}{
 		{name: "running: its process", status: ctrd.TaskRunning, pid: 7, wantStarted: t0.Add(time.Hour)},
-		{name: "running, old state file: its process", status: ctrd.TaskRunning, pid: 7, state: &runState{StartedAt: t0}, wantStarted: t0.Add(time.Hour)},
+		{name: "running, old state file: its process", status: ctrd.TaskRunning, pid: 7, state: &State{StartedAt: t0}, wantStarted: t0.Add(time.Hour)},
 		{name: "paused: its process", status: ctrd.TaskPaused, pid: 7, wantStarted: t0.Add(time.Hour)},
-		{name: "process gone: the state file", status: ctrd.TaskRunning, pid: 8, state: &runState{StartedAt: t0, Stopping: true}, wantStarted: t0, wantStopping: true},
-		{name: "stopped: the state file", status: ctrd.TaskStopped, pid: 7, state: &runState{StartedAt: t0}, wantStarted: t0},
+		{name: "process gone: the state file", status: ctrd.TaskRunning, pid: 8, state: &State{StartedAt: t0, Stopping: true}, wantStarted: t0, wantStopping: true},
+		{name: "stopped: the state file", status: ctrd.TaskStopped, pid: 7, state: &State{StartedAt: t0}, wantStarted: t0},
 		{name: "stopped, no file: old labels", status: ctrd.TaskStopped, labels: legacy, wantStarted: t0, wantStopping: true},
 		{name: "restarted since old labels: stop lifted", status: ctrd.TaskRunning, pid: 7, labels: legacy, wantStarted: t0.Add(time.Hour)},
-		{name: "state file beats old labels", status: ctrd.TaskStopped, labels: legacy, state: &runState{}, wantStarted: time.Time{}},
+		{name: "state file beats old labels", status: ctrd.TaskStopped, labels: legacy, state: &State{}, wantStarted: time.Time{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &Engine{DataRoot: t.TempDir(), Processes: fakeProcesses{7: t0.Add(time.Hour)}}
+			s := Store{DataRoot: t.TempDir(), Processes: fakeProcesses{7: t0.Add(time.Hour)}}
 			if tt.state != nil {
 				b, _ := json.Marshal(tt.state)
-				if err := os.MkdirAll(e.containerDir("c1"), 0o700); err != nil {
+				if err := os.MkdirAll(s.ContainerDir("c1"), 0o700); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(e.stateFile("c1"), b, 0o600); err != nil {
+				if err := os.WriteFile(s.stateFile("c1"), b, 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -60,10 +60,28 @@ func TestFromInfoStartedAt(t *testing.T) {
 			for k, v := range tt.labels {
 				labels[k] = v
 			}
-			c := e.fromInfo(ctrd.ContainerInfo{ID: "c1", Labels: labels, Status: tt.status, PID: tt.pid})
+			c := s.FromInfo(ctrd.ContainerInfo{ID: "c1", Labels: labels, Status: tt.status, PID: tt.pid})
 			if !c.StartedAt.Equal(tt.wantStarted) || c.Stopping != tt.wantStopping {
 				t.Errorf("started %v stopping %v, want %v %v", c.StartedAt, c.Stopping, tt.wantStarted, tt.wantStopping)
 			}
 		})
+	}
+}
+
+// UpdateState writes only what changes: a fresh container's start does not write
+// the "not stopping" it already is.
+func TestUpdateStateWritesChanges(t *testing.T) {
+	s := Store{DataRoot: t.TempDir()}
+	if err := s.UpdateState("c1", func(st *State) { st.Stopping = false }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.stateFile("c1")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("unchanged state written: %v", err)
+	}
+	if err := s.UpdateState("c1", func(st *State) { st.Stopping = true }); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.ReadState("c1"); !got.Stopping {
+		t.Fatalf("state %+v, want stopping", got)
 	}
 }
