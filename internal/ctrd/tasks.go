@@ -334,7 +334,11 @@ func isTaskDebris(err error) bool {
 	}
 	msg := err.Error()
 	return errdefs.IsAlreadyExists(err) || errors.Is(err, errTaskCreateHung) || strings.Contains(msg, "file exists") ||
-		strings.Contains(msg, "container with given ID already exists")
+		strings.Contains(msg, "container with given ID already exists") ||
+		// the killed client's own creation, failing meanwhile, removed the bundle
+		// directory this one's shim was to start in (containerd 1.6 reports the
+		// missing working directory as a missing shim binary)
+		strings.Contains(msg, "failed to start shim") && strings.Contains(msg, "no such file or directory")
 }
 
 // runcState is where the runc shim keeps runc's state, whatever
