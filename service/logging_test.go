@@ -45,11 +45,11 @@ func TestWriteLogging(t *testing.T) {
 	if args := created(rotated); args[logs.ArgMaxSize] != "1000" || args[logs.ArgMaxFile] != "2" {
 		t.Errorf("options 1k/2: args %v", args)
 	}
-	if _, err := os.Stat(e.loggingFile(name)); err != nil {
+	if _, err := os.Stat(e.store().RotationFile(name)); err != nil {
 		t.Errorf("options: %v", err)
 	}
 	created(types.ServiceConfig{Name: "web"})
-	if _, err := os.Stat(e.loggingFile(name)); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(e.store().RotationFile(name)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("no options: logging.json stays (%v)", err)
 	}
 }

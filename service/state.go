@@ -2,7 +2,7 @@ package service
 
 import "github.com/berth-dev/berth/service/runstate"
 
-// runState is what changes while a container lives (observed.State).
+// runState is what changes while a container lives (runstate.State).
 type runState = runstate.State
 
 func (e *Engine) readState(name string) runState { return e.store().ReadState(name) }

@@ -11,7 +11,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,10 +37,8 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	logger := log.New(os.Stderr, "berth-helper: ", log.LstdFlags)
-	err := helper.Serve(ctx, helper.Config{Root: filepath.Join(*dataRoot, *namespace), Address: *address, Namespace: *namespace, Logf: logger.Printf})
-	if err != nil {
-		logger.Print(err)
+	if err := helper.Serve(ctx, helper.Config{Root: filepath.Join(*dataRoot, *namespace), Address: *address, Namespace: *namespace}); err != nil {
+		fmt.Fprintf(os.Stderr, "berth-helper: %v\n", err)
 		return 1
 	}
 	return 0

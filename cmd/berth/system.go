@@ -2,11 +2,8 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -27,10 +24,8 @@ func helperCommand() *cli.Command {
 		Hidden: true,
 		Usage:  "run berth's helper (started by berth itself)",
 		Action: func(c *cli.Context) error {
-			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
-			logger := log.New(os.Stderr, "berth-helper: ", log.LstdFlags)
-			return helper.Serve(ctx, helper.Config{Root: stateRoot(c), Address: c.String(flagAddress), Namespace: c.String(flagNamespace), Logf: logger.Printf})
+			// main's context already ends on SIGTERM and SIGINT
+			return helper.Serve(c.Context, helper.Config{Root: stateRoot(c), Address: c.String(flagAddress), Namespace: c.String(flagNamespace)})
 		},
 	}
 }
@@ -40,7 +35,7 @@ func helperCommand() *cli.Command {
 func newHelper(c *cli.Context) service.Helper {
 	h := helper.Process{Root: stateRoot(c)}
 	flags := []string{"--data-root", c.String(flagDataRoot), "--namespace", c.String(flagNamespace), "--address", c.String(flagAddress)}
-	if exe, err := companion.Find("berth-helper", "BERTH_HELPER"); err == nil {
+	if exe, err := companion.Helper(); err == nil {
 		h.Argv = append([]string{exe}, flags...)
 		return h
 	}
@@ -52,10 +47,6 @@ func newHelper(c *cli.Context) service.Helper {
 	h.Argv = append(append([]string{exe}, flags...), "__helper")
 	return h
 }
-
-// findLogger locates berth-logger: $BERTH_LOGGER, beside the berth binary,
-// or in the library directory `make install` uses.
-func findLogger() (string, error) { return companion.Logger() }
 
 func doctorCommand() *cli.Command {
 	return &cli.Command{
@@ -83,10 +74,10 @@ func doctorCommand() *cli.Command {
 				cniPath, err = "not found; only --network-backend cni needs them", nil
 			}
 			check("CNI plugins", err, cniPath)
-			logger, err := findLogger()
+			logger, err := companion.Logger()
 			check("logger", err, logger)
 			// not a failure: berth runs its own __helper without it, only heavier
-			if exe, err := companion.Find("berth-helper", "BERTH_HELPER"); err != nil {
+			if exe, err := companion.Helper(); err != nil {
 				fmt.Fprintf(w, "- %-12s %v (berth runs its own __helper instead)\n", "helper bin", err)
 			} else {
 				check("helper bin", nil, exe)

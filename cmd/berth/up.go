@@ -11,6 +11,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/urfave/cli/v2"
 
+	"github.com/berth-dev/berth/internal/companion"
 	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/watch"
@@ -322,7 +323,7 @@ func newEngineWith(c *cli.Context, client *ctrd.Client) (*service.Engine, func()
 		return nil, nil, usageErr{err}
 	}
 	// only starting a container needs the logger: ps and down work without
-	logger, loggerErr := findLogger()
+	logger, loggerErr := companion.Logger()
 	eng := &service.Engine{
 		Logger:    logger,
 		LoggerErr: loggerErr,

@@ -30,3 +30,6 @@ func Find(name, env string) (string, error) {
 
 // Logger locates berth-logger, which captures every container's output.
 func Logger() (string, error) { return Find("berth-logger", "BERTH_LOGGER") }
+
+// Helper locates berth-helper, the DNS, restart and health process berth starts.
+func Helper() (string, error) { return Find("berth-helper", "BERTH_HELPER") }

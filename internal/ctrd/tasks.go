@@ -60,16 +60,8 @@ func (l LogDriver) restartLogURI() string {
 // captures its output, so that StartTask has only the start left to do. up
 // creates the tasks of a whole project at once this way, and only the starts
 // wait for dependencies.
-func (c *Client) CreateTask(ctx context.Context, id string, logs LogDriver) (err error) {
-	ctx = c.Context(ctx)
-	var ctr containerd.Container
-	var task pendingTask
-	if fc, ok := c.fresh(id); ok {
-		ctr = fc.ctr
-		task, err = c.newTaskOfFresh(ctx, fc, logs)
-	} else if ctr, err = c.client.LoadContainer(ctx, id); err == nil {
-		task, err = c.prepareTask(ctx, ctr, logs)
-	}
+func (c *Client) CreateTask(ctx context.Context, id string, logs LogDriver) error {
+	ctr, task, err := c.createdTaskOf(c.Context(ctx), id, logs)
 	if err != nil {
 		return fmt.Errorf("create task of container %s: %w", id, err)
 	}
@@ -114,10 +106,7 @@ type Started struct {
 // from an earlier run is deleted and a new one created.
 func (c *Client) StartTask(ctx context.Context, id string, logs LogDriver) (Started, error) {
 	ctx = c.Context(ctx)
-	ctr, task, err := c.takeCreated(ctx, id, logs)
-	if err == nil && task == nil {
-		task, err = c.prepareTask(ctx, ctr, logs)
-	}
+	ctr, task, err := c.createdTaskOf(ctx, id, logs)
 	if err != nil {
 		return Started{}, fmt.Errorf("start container %s: %w", id, err)
 	}
@@ -127,6 +116,16 @@ func (c *Client) StartTask(ctx context.Context, id string, logs LogDriver) (Star
 	}
 	info, _ := ctr.Info(ctx, containerd.WithoutRefreshedMetadata)
 	return Started{PID: task.Pid(), Labels: info.Labels}, nil
+}
+
+// createdTaskOf returns the container with a created task waiting for its start:
+// the one it has (takeCreated), else a new one in place of whatever task it had.
+func (c *Client) createdTaskOf(ctx context.Context, id string, logs LogDriver) (containerd.Container, pendingTask, error) {
+	ctr, task, err := c.takeCreated(ctx, id, logs)
+	if err == nil && task == nil {
+		task, err = c.prepareTask(ctx, ctr, logs)
+	}
+	return ctr, task, err
 }
 
 // takeCreated returns the container and, when it has one waiting to start,

@@ -2,7 +2,8 @@ package helper
 
 import (
 	"context"
-	"fmt"
+	"log"
+	"os"
 	"time"
 
 	"github.com/berth-dev/berth/internal/companion"
@@ -23,7 +24,8 @@ type Config struct {
 	Root      string
 	Address   string
 	Namespace string
-	// Logf receives what the helper has to say; it has no terminal.
+	// Logf receives what the helper has to say (it has no terminal); nil writes
+	// it to standard error, which the helper's starter points at its log file.
 	Logf func(format string, args ...any)
 }
 
@@ -32,6 +34,9 @@ type Config struct {
 // until no network has been left for IdleExit or ctx ends. It links no Compose
 // loader: containers are read from their labels and state files.
 func Serve(ctx context.Context, cfg Config) error {
+	if cfg.Logf == nil {
+		cfg.Logf = log.New(os.Stderr, "berth-helper: ", log.LstdFlags).Printf
+	}
 	lease, err := daemon.Acquire(cfg.Root)
 	if err != nil {
 		return err
@@ -52,16 +57,10 @@ func Serve(ctx context.Context, cfg Config) error {
 	go func() {
 		for ctx.Err() == nil {
 			if err := supervise.Run(ctx, supervise.StoreHost{Store: store, Runtime: client}, supervise.FilesOf(store)); err != nil {
-				logf(cfg, "supervise: %v", err)
+				cfg.Logf("supervise: %v", err)
 				time.Sleep(time.Second)
 			}
 		}
 	}()
 	return dns.Serve(ctx, dns.Config{DataRoot: cfg.Root, IdleExit: IdleExit, Logf: cfg.Logf, Lease: lease})
-}
-
-func logf(cfg Config, format string, args ...any) {
-	if cfg.Logf != nil {
-		cfg.Logf("%s", fmt.Sprintf(format, args...))
-	}
 }

@@ -9,11 +9,13 @@ package runstate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -119,14 +121,12 @@ func (s Store) processes() Processes {
 	return procfs.Host()
 }
 
-// projectName is compose-go's rule for project names (loader.NormalizeProjectName
-// keeps exactly these), checked again here because a name becomes a file name.
-var projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-
 // Lock serialises up, down and the helper's restarts of one project: one lock per
-// project, never a global one, so two projects proceed in parallel.
+// project, never a global one, so two projects proceed in parallel. The engine
+// checks a name against Compose's rules first (project.ValidateName); here it only
+// must make one file name.
 func (s Store) Lock(ctx context.Context, project string) (func(), error) {
-	if !projectName.MatchString(project) {
+	if project == "" || project == "." || project == ".." || strings.ContainsAny(project, "/\x00") {
 		return nil, fmt.Errorf("lock project %q: invalid project name", project)
 	}
 	dir := filepath.Join(s.DataRoot, "projects")
@@ -201,6 +201,20 @@ func DefaultRotation() logs.RotateOptions {
 // RotationFile holds a container's log rotation when it is not the default.
 func (s Store) RotationFile(name string) string {
 	return filepath.Join(s.ContainerDir(name), "logging.json")
+}
+
+// SaveRotation keeps the container's log rotation for its later starts (LogDriver).
+// The default needs no file, and one a killed berth left under the name must not
+// apply: it is removed. Lost to a crash of the machine, the rotation falls back to
+// the default (LogDriver ignores an unreadable file).
+func (s Store) SaveRotation(name string, rot logs.RotateOptions) error {
+	if rot == DefaultRotation() {
+		if err := os.Remove(s.RotationFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return atomicfile.ReplaceJSON(s.RotationFile(name), rot, 0o600)
 }
 
 // LogDriver is how the container's output is captured, with the rotation saved at its
