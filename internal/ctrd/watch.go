@@ -37,6 +37,10 @@ type pullWatcher struct {
 
 	dispatched
 	states map[digest.Digest]blobState // owned by the goroutine calling measure
+	// offsets holds each blob's last offset seen while it was written: between
+	// the end of its ingestion and its record in the metadata store a blob is
+	// neither ingesting nor found, and must not count as nothing yet.
+	offsets map[digest.Digest]int64
 
 	// Last measurement and last report, owned by the goroutine calling measure.
 	current, total int64
@@ -46,11 +50,12 @@ type pullWatcher struct {
 
 func newPullWatcher(cs content.Store, id string, sink progress.Sink) *pullWatcher {
 	return &pullWatcher{
-		cs:     cs,
-		id:     id,
-		sink:   sink,
-		start:  time.Now(),
-		states: map[digest.Digest]blobState{},
+		cs:      cs,
+		id:      id,
+		sink:    sink,
+		start:   time.Now(),
+		states:  map[digest.Digest]blobState{},
+		offsets: map[digest.Digest]int64{},
 	}
 }
 
@@ -126,6 +131,7 @@ func (w *pullWatcher) measure(ctx context.Context) (int64, error) {
 			current += st.Offset
 			total += desc.Size
 			active = true
+			w.offsets[desc.Digest] = st.Offset
 			continue
 		}
 		switch w.state(ctx, desc) {
@@ -133,6 +139,7 @@ func (w *pullWatcher) measure(ctx context.Context) (int64, error) {
 			current += desc.Size
 			total += desc.Size
 		case blobPending:
+			current += w.offsets[desc.Digest]
 			total += desc.Size
 		}
 	}
