@@ -110,13 +110,27 @@ func (c *Client) StartTask(ctx context.Context, id string, logs LogDriver) (Star
 	if err != nil {
 		return Started{}, fmt.Errorf("start container %s: %w", id, err)
 	}
-	if err := task.Start(ctx); err != nil {
+	testHookBeforeStart(id)
+	err = task.Start(ctx)
+	if errdefs.IsNotFound(err) {
+		// A created task found in containerd can vanish before its start: a
+		// killed down's deletion of it goes on in containerd. Start a new one.
+		task, err = c.prepareTask(ctx, ctr, logs)
+		if err != nil {
+			return Started{}, fmt.Errorf("start container %s: %w", id, err)
+		}
+		err = task.Start(ctx)
+	}
+	if err != nil {
 		_, _ = task.Delete(ctx, containerd.WithProcessKill)
 		return Started{}, fmt.Errorf("start container %s: %w", id, err)
 	}
 	info, _ := ctr.Info(ctx, containerd.WithoutRefreshedMetadata)
 	return Started{PID: task.Pid(), Labels: info.Labels}, nil
 }
+
+// testHookBeforeStart lets tests act between a task's lookup and its start.
+var testHookBeforeStart = func(string) {}
 
 // createdTaskOf returns the container with a created task waiting for its start:
 // the one it has (takeCreated), else a new one in place of whatever task it had.

@@ -83,6 +83,53 @@ func TestCreateTaskThenStart(t *testing.T) {
 	}
 }
 
+// A created task found by the next berth can be gone by its start: a killed
+// down's deletion of it goes on in containerd. StartTask then starts a new one.
+func TestStartTaskDeletedUnderfoot(t *testing.T) {
+	c, image := taskClient(t)
+	logs := ctrd.LogDriver{File: filepath.Join(t.TempDir(), "log")}
+	if err := c.CreateContainer(t.Context(), sleeper("underfoot", image)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateTask(t.Context(), "underfoot", logs); err != nil {
+		t.Fatal(err)
+	}
+	_, pid := status(t, c, "underfoot")
+	raw := rawClient(t, c)
+	ctx := namespaces.WithNamespace(t.Context(), c.Namespace())
+	deleted := false
+	defer ctrd.SetBeforeStart(func(id string) {
+		if deleted {
+			return
+		}
+		deleted = true
+		ctr, err := raw.LoadContainer(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		task, err := ctr.Task(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil {
+			t.Fatal(err)
+		}
+	})()
+	started, err := connectAgain(t, c).StartTask(t.Context(), "underfoot", logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !deleted || started.PID == pid {
+		t.Errorf("deleted %v, started pid %d (the deleted task's was %d)", deleted, started.PID, pid)
+	}
+	if got, _ := status(t, c, "underfoot"); got != ctrd.TaskRunning {
+		t.Errorf("after StartTask: %s, want %s", got, ctrd.TaskRunning)
+	}
+	if err := c.DeleteContainer(t.Context(), "underfoot"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A created task that is never started goes with its container.
 func TestDeleteContainerWithCreatedTask(t *testing.T) {
 	c, image := taskClient(t)
