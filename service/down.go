@@ -235,7 +235,8 @@ func (e *Engine) detachStale(ctx context.Context, networkName string) error {
 }
 
 // sweep removes what a crash can leave without a container to find it by:
-// anonymous volumes whose container is gone, and a killed up's lease.
+// anonymous volumes whose container is gone, a killed up's lease, and tasks
+// whose creation containerd finished after their container was deleted.
 func (e *Engine) sweep(ctx context.Context, projectName string) error {
 	// a killed up's lease holds snapshots it prepared for containers it never made
 	if l, ok := e.Runtime.(leaser); ok {
@@ -248,8 +249,15 @@ func (e *Engine) sweep(ctx context.Context, projectName string) error {
 		return err
 	}
 	alive := map[string]bool{}
+	ids := map[string]bool{}
 	for _, info := range infos {
 		alive[e.fromInfo(info).Name] = true
+		ids[info.ID] = true
+	}
+	if o, ok := e.Runtime.(orphanClearer); ok {
+		if err := o.ClearOrphanTasks(ctx, ids); err != nil {
+			return err
+		}
 	}
 	vols, err := e.Volumes.List()
 	if err != nil {

@@ -70,6 +70,12 @@ type leaser interface {
 	ReleaseLease(ctx context.Context, id string) error
 }
 
+// orphanClearer is the part of the runtime that removes tasks left without
+// their container.
+type orphanClearer interface {
+	ClearOrphanTasks(ctx context.Context, known map[string]bool) error
+}
+
 // upLease names the lease up and run hold their creations under.
 func upLease(projectName string) string { return "berth-up-" + projectName }
 

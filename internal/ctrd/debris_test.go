@@ -31,3 +31,25 @@ func TestIsTaskDebris(t *testing.T) {
 		}
 	}
 }
+
+func TestIsShimOf(t *testing.T) {
+	shim := []string{"/usr/bin/containerd-shim-runc-v2", "-namespace", "berth", "-id", "web-1", "-address", "/run/containerd/containerd.sock"}
+	for _, tc := range []struct {
+		name      string
+		argv      []string
+		namespace string
+		id        string
+		want      bool
+	}{
+		{"its shim", shim, "berth", "web-1", true},
+		{"another id", shim, "berth", "web-10", false},
+		{"another namespace", shim, "berth-e2e", "web-1", false},
+		{"not a shim", []string{"/bin/sleep", "-namespace", "berth", "-id", "web-1"}, "berth", "web-1", false},
+		{"a flag without value", []string{"containerd-shim-runc-v2", "-namespace", "berth", "-id"}, "berth", "", false},
+		{"empty", nil, "berth", "web-1", false},
+	} {
+		if got := isShimOf(tc.argv, tc.namespace, tc.id); got != tc.want {
+			t.Errorf("%s: isShimOf = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

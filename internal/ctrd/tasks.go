@@ -365,18 +365,17 @@ const runtimeState = "/run/containerd/io.containerd.runtime.v2.task"
 // clearTaskDebris removes what a client killed while creating a task can
 // leave: a task entry that lookups do not find but creation trips over, or
 // a bundle directory with the rootfs still mounted (PLATFORM.md). It runs
-// only after containerd refused a new task, so nothing live is touched.
+// only after containerd refused a new task, or for a task whose container is
+// gone, so nothing live is touched.
 func (c *Client) clearTaskDebris(ctx context.Context, id string) {
 	_, err := c.client.TaskService().Delete(ctx, &tasksapi.DeleteTaskRequest{ContainerID: id})
 	if err = errgrpc.ToNative(err); err == nil || !errdefs.IsNotFound(err) {
 		return
 	}
 	bundle := filepath.Join(runtimeState, c.namespace, id)
-	if b, err := os.ReadFile(filepath.Join(bundle, "shim.pid")); err == nil {
-		// the shim's cgroup is containerd's, so check its command line
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 && isShimOf(pid, id) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
+	// containerd 1.6 writes no shim.pid: the shim is found by its command line
+	for _, pid := range shimsOf(c.namespace, id) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	_ = syscall.Unmount(filepath.Join(bundle, "rootfs"), syscall.MNT_DETACH)
 	_ = os.RemoveAll(bundle)
@@ -392,11 +391,81 @@ func (c *Client) clearTaskDebris(ctx context.Context, id string) {
 	_ = os.RemoveAll(runc)
 }
 
-// isShimOf checks that pid is a containerd shim serving id.
-func isShimOf(pid int, id string) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	cmd := string(b)
-	return err == nil && strings.Contains(cmd, "containerd-shim") && strings.Contains(cmd, id)
+// ClearOrphanTasks removes the tasks whose container is gone, except those
+// named in known, containers the caller has just seen. A creation containerd
+// was still carrying out for a killed berth can register its task after the
+// container was deleted; containerd's task service cannot delete a task
+// without its container, so its shim and process would stay for good.
+func (c *Client) ClearOrphanTasks(ctx context.Context, known map[string]bool) error {
+	ctx = c.Context(ctx)
+	resp, err := c.client.TaskService().List(ctx, &tasksapi.ListTasksRequest{})
+	if err != nil {
+		return fmt.Errorf("list tasks: %w", errgrpc.ToNative(err))
+	}
+	var filters []string
+	for _, t := range resp.Tasks {
+		if !known[t.ID] {
+			filters = append(filters, "id=="+t.ID)
+		}
+	}
+	if len(filters) == 0 {
+		return nil
+	}
+	// one request for all: a filter list matches any of its filters
+	ctrs, err := c.client.ContainerService().List(ctx, filters...)
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	exists := map[string]bool{}
+	for _, ctr := range ctrs {
+		exists[ctr.ID] = true
+	}
+	for _, t := range resp.Tasks {
+		if !known[t.ID] && !exists[t.ID] {
+			c.clearTaskDebris(ctx, t.ID)
+		}
+	}
+	return nil
+}
+
+// shimsOf returns the pids of the containerd shims started for the task id of
+// the namespace (a shim's cgroup is containerd's, so its command line tells).
+func shimsOf(namespace, id string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 1 {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && isShimOf(strings.Split(string(b), "\x00"), namespace, id) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// isShimOf reports whether argv is a containerd shim's serving the task id
+// of the namespace.
+func isShimOf(argv []string, namespace, id string) bool {
+	if len(argv) == 0 || !strings.HasPrefix(filepath.Base(argv[0]), "containerd-shim") {
+		return false
+	}
+	return id != "" && flagValue(argv[1:], "-namespace") == namespace && flagValue(argv[1:], "-id") == id
+}
+
+// flagValue is the value following the flag name in args, or "".
+func flagValue(args []string, name string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == name {
+			return args[i+1]
+		}
+	}
+	return ""
 }
 
 // inContainerCgroup checks that pid still is the container's process and

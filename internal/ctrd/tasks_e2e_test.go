@@ -1,10 +1,17 @@
 package ctrd_test
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 
@@ -130,6 +137,69 @@ func TestStartTaskDeletedUnderfoot(t *testing.T) {
 	}
 }
 
+// A task whose container record is gone (a creation containerd finished
+// after a killed berth's container was deleted) is cleared with its shim and
+// process; tasks of known or existing containers stay.
+func TestClearOrphanTasks(t *testing.T) {
+	c, image := taskClient(t)
+	logs := ctrd.LogDriver{File: filepath.Join(t.TempDir(), "log")}
+	for _, id := range []string{"orphan", "kept", "listed"} {
+		if err := c.CreateContainer(t.Context(), sleeper(id, image)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.StartTask(t.Context(), id, logs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, pid := status(t, c, "orphan")
+	raw := rawClient(t, c)
+	ctx := namespaces.WithNamespace(t.Context(), c.Namespace())
+	if err := raw.ContainerService().Delete(ctx, "orphan"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ClearOrphanTasks(t.Context(), map[string]bool{"listed": true}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := raw.TaskService().List(ctx, &tasksapi.ListTasksRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, task := range resp.Tasks {
+			ids = append(ids, task.ID)
+		}
+		slices.Sort(ids)
+		if slices.Equal(ids, []string{"kept", "listed"}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tasks %v, want kept and listed", ids)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// killed, the process may take a moment to exit
+	for syscall.Kill(int(pid), 0) == nil {
+		if time.Now().After(deadline) {
+			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			t.Fatalf("the orphan's process still runs: %s", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if shims := shimsRunning(t, c.Namespace(), "orphan"); len(shims) > 0 {
+		t.Errorf("the orphan's shim still runs: %v", shims)
+	}
+	if _, err := os.Stat(filepath.Join("/run/containerd/io.containerd.runtime.v2.task", c.Namespace(), "orphan")); !os.IsNotExist(err) {
+		t.Errorf("the orphan's bundle: %v", err)
+	}
+	for _, id := range []string{"kept", "listed"} {
+		if err := c.DeleteContainer(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A created task that is never started goes with its container.
 func TestDeleteContainerWithCreatedTask(t *testing.T) {
 	c, image := taskClient(t)
@@ -222,6 +292,23 @@ func TestCreateLease(t *testing.T) {
 	if err := c.DeleteContainer(t.Context(), "leased"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// shimsRunning lists the command lines of the shims of the namespace's task id.
+func shimsRunning(t *testing.T, namespace, id string) []string {
+	t.Helper()
+	out, err := exec.Command("ps", "-eo", "stat=,args=").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shims []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(l, "Z") && strings.Contains(l, "containerd-shim") &&
+			strings.Contains(l, "-namespace "+namespace+" ") && strings.Contains(l, "-id "+id+" ") {
+			shims = append(shims, l)
+		}
+	}
+	return shims
 }
 
 func connectAgain(t *testing.T, c *ctrd.Client) *ctrd.Client {
