@@ -1,7 +1,9 @@
 package ctrd_test
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -329,4 +331,50 @@ func rawClient(t *testing.T, c *ctrd.Client) *containerd.Client {
 	}
 	t.Cleanup(func() { _ = raw.Close() })
 	return raw
+}
+
+// A subscription gets each event berth names, in order, and nothing else
+// (containerd's other topics are filtered out at the source).
+func TestSubscribeEvents(t *testing.T) {
+	c, image := taskClient(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	events, errs := c.Subscribe(ctx)
+	logs := ctrd.LogDriver{File: filepath.Join(t.TempDir(), "log")}
+	steps := []func() error{
+		func() error { return c.CreateContainer(t.Context(), sleeper("events", image)) },
+		func() error { _, err := c.StartTask(t.Context(), "events", logs); return err },
+		func() error { return c.Pause(t.Context(), "events") },
+		func() error { return c.Resume(t.Context(), "events") },
+		func() error {
+			_, err := c.Exec(t.Context(), "events", ctrd.ExecSpec{Args: []string{"true"}, Stdout: io.Discard, Stderr: io.Discard})
+			return err
+		},
+		func() error { return c.StopContainer(t.Context(), "events", "SIGKILL", time.Second) },
+		func() error { return c.DeleteContainer(t.Context(), "events") },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"create", "start", "pause", "unpause", "exec_create", "exec_start", "exec_die", "die", "destroy"}
+	var got []string
+	timeout := time.After(10 * time.Second)
+	for len(got) < len(want) {
+		select {
+		case e := <-events:
+			if e.ContainerID != "events" {
+				t.Errorf("event of another container: %+v", e)
+			}
+			got = append(got, e.Action)
+		case err := <-errs:
+			t.Fatal(err)
+		case <-timeout:
+			t.Fatalf("events %q, want %q", got, want)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
 }
