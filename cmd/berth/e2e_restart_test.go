@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,5 +74,51 @@ func TestE2ERestartPolicies(t *testing.T) {
 		t.Errorf("a stopped always container was restarted: %d -> %d runs", n, m)
 	}
 	e.mustBerth("down", "-v")
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+}
+
+const healthStack = `
+name: hk
+services:
+  web:
+    image: berth-test/busybox:1
+    command: ` + idle + `
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 200ms
+`
+
+// The helper runs the health checks of containers started after it (it learns of
+// them from containerd's start events, not from a list it reads now and then),
+// and again after a restart.
+func TestE2EHelperRunsHealthChecks(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", healthStack)
+	healthFile := filepath.Join(e.dataRoot, e.namespace, "containers", "hk-web-1", "health.json")
+	probedSince := func(since time.Time) bool {
+		var h struct{ Log []struct{ Start time.Time } }
+		b, err := os.ReadFile(healthFile)
+		if err != nil || json.Unmarshal(b, &h) != nil {
+			return false
+		}
+		return len(h.Log) > 0 && h.Log[len(h.Log)-1].Start.After(since)
+	}
+	for _, verb := range [][]string{{"up", "-d"}, {"restart", "web"}} {
+		since := time.Now()
+		e.mustBerth(verb...)
+		deadline := time.Now().Add(5 * time.Second)
+		for !probedSince(since) {
+			if time.Now().After(deadline) {
+				b, _ := os.ReadFile(healthFile)
+				t.Fatalf("no probe within 5 s of %s: %s", strings.Join(verb, " "), b)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Logf("%s: probed %s after", strings.Join(verb, " "), time.Since(since))
+	}
+	if r := e.mustBerth("ps", "--format", "json"); !strings.Contains(r.stdout, `"Health":"healthy"`) {
+		t.Errorf("ps after the probes:\n%s", r.stdout)
+	}
+	e.mustBerth("down", "-t", "0")
 	testenv.AssertNoLeak(t, e.leakScope(), before)
 }

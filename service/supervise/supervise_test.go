@@ -222,3 +222,82 @@ func TestOnExitAppliesThePolicy(t *testing.T) {
 		})
 	}
 }
+
+// eventHost is the fake engine with an event stream the test feeds.
+type eventHost struct {
+	host
+	events chan ctrd.Event
+	lists  int
+}
+
+func (h *eventHost) Containers(ctx context.Context) ([]observed.Container, error) {
+	h.mu.Lock()
+	h.lists++
+	h.mu.Unlock()
+	return h.host.Containers(ctx)
+}
+
+func (h *eventHost) Subscribe(context.Context) (<-chan ctrd.Event, <-chan error) {
+	return h.events, make(chan error)
+}
+
+func (h *eventHost) probes() int {
+	h.execer.mu.Lock()
+	defer h.execer.mu.Unlock()
+	return len(h.execer.args)
+}
+
+// Events start and stop the health monitors: a started container is probed
+// at once, one that exited no more, and the container list is not read
+// again for it.
+func TestRunFollowsEvents(t *testing.T) {
+	hc := fastCheck()
+	c := observed.Container{Container: record.Container{Name: "p-web-1", Project: "p", Health: &hc}, ID: "p-web-1", State: observed.StateExited}
+	h := &eventHost{host: host{c: c, launched: make(chan string, 1)}, events: make(chan ctrd.Event)}
+	f := files(t, false)
+	_ = os.MkdirAll(f.Dir("p-web-1"), 0o700)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, h, f) }()
+	waitFor(t, "the first list", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return h.lists == 1 })
+
+	h.mu.Lock()
+	h.c.State = observed.StateRunning
+	h.mu.Unlock()
+	h.events <- ctrd.Event{Action: "start", ContainerID: "p-web-1"}
+	waitFor(t, "a probe after the start event", func() bool { return h.probes() > 0 })
+
+	h.mu.Lock()
+	h.c.State = observed.StateExited
+	h.mu.Unlock()
+	h.events <- ctrd.Event{Action: "die", ContainerID: "p-web-1", Attributes: map[string]string{"exitCode": "0"}}
+	// the event loop handled die once it takes the next event
+	h.events <- ctrd.Event{Action: "pause", ContainerID: "other"}
+	time.Sleep(20 * time.Millisecond) // a probe under way when die came may still finish
+	after := h.probes()
+	time.Sleep(50 * time.Millisecond)
+	if n := h.probes(); n != after {
+		t.Errorf("%d probes after the die event", n-after)
+	}
+	h.mu.Lock()
+	lists := h.lists
+	h.mu.Unlock()
+	if lists != 1 {
+		t.Errorf("the container list was read %d times, want once at the start", lists)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
