@@ -55,14 +55,23 @@ type LoadOptions struct {
 // files the options designate, exactly as Docker Compose does, and returns
 // the project model every other package works from.
 func Load(ctx context.Context, opts LoadOptions) (*types.Project, error) {
-	warmSchema()
 	po, err := projectOptions(opts)
 	if err != nil {
 		return nil, explain(po, err)
 	}
+	v := verdictFor(po, opts)
+	passed := v.passed()
+	if passed {
+		_ = cli.WithLoadOptions(loader.WithSkipValidation)(po)
+	} else {
+		warmSchema()
+	}
 	p, err := po.LoadProject(ctx)
 	if err != nil {
 		return nil, explain(po, err)
+	}
+	if !passed {
+		v.remember()
 	}
 	if p.Name == "" {
 		return nil, errors.New("project name can't be empty: use --project-name to set a valid name")
