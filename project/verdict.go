@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,6 +74,7 @@ func verdictFor(po *cli.ProjectOptions, opts LoadOptions) verdict {
 	if opts.NoInterpolate {
 		field([]byte("no-interpolate"))
 	}
+	var contents [][]byte
 	for _, path := range po.ConfigPaths {
 		if path == "-" {
 			return verdict{}
@@ -87,10 +89,16 @@ func verdictFor(po *cli.ProjectOptions, opts LoadOptions) verdict {
 		}
 		field([]byte(abs))
 		field(content)
+		contents = append(contents, content)
 	}
+	// A variable reaches the files only by a name written in them (COMPOSE_*
+	// steer the loader itself): the others (OLDPWD, a terminal's) do not change
+	// the verdict, and would otherwise make every shell its own key.
 	keys := make([]string, 0, len(po.Environment))
 	for k := range po.Environment {
-		keys = append(keys, k)
+		if strings.HasPrefix(k, "COMPOSE_") || slices.ContainsFunc(contents, func(c []byte) bool { return bytes.Contains(c, []byte(k)) }) {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {

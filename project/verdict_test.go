@@ -102,7 +102,7 @@ func TestVerdictKey(t *testing.T) {
 	}{
 		{"content", file + "    init: true\n", []string{"TAG=1"}, "p", false},
 		{"environment", file, []string{"TAG=2"}, "p", false},
-		{"another variable", file, []string{"TAG=1", "OTHER=x"}, "p", false},
+		{"a variable of the loader", file, []string{"TAG=1", "COMPOSE_PROFILES=x"}, "p", false},
 		{"project name", file, []string{"TAG=1"}, "q", false},
 		{"no interpolation", file, []string{"TAG=1"}, "p", true},
 	} {
@@ -112,6 +112,10 @@ func TestVerdictKey(t *testing.T) {
 	}
 	if again := key(file, []string{"TAG=1"}, "p", false); again != base {
 		t.Errorf("the same inputs give another key")
+	}
+	// a variable the files do not name cannot change their verdict
+	if other := key(file, []string{"TAG=1", "OLDPWD=/tmp"}, "p", false); other != base {
+		t.Errorf("a variable the files do not name changed the key")
 	}
 	for _, content := range []string{
 		"include: [other.yaml]\n" + file,
