@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 export GOFLAGS=-mod=mod
 GO=${GO:-go}
 
-CGO_ENABLED=0 $GO build -trimpath -tags kubeplugin -ldflags '-s -w' -o bin/berth ./cmd/berth
+CGO_ENABLED=0 $GO build -trimpath -tags kubeplugin,urfave_cli_no_docs -ldflags '-s -w' -o bin/berth ./cmd/berth
 CGO_ENABLED=0 $GO build -trimpath -ldflags '-s -w' -o bin/berth-logger ./cmd/berth-logger
 CGO_ENABLED=0 $GO build -trimpath -ldflags '-s -w' -o bin/berth-helper ./cmd/berth-helper
 CGO_ENABLED=0 $GO build -trimpath -o bin/bench-floor ./bench/floor
@@ -20,7 +20,7 @@ CGO_ENABLED=0 $GO build -trimpath -o bin/bench-run ./bench/run
 # an unstripped berth for perf, beside berth-logger and berth-helper so that it finds them
 profile=()
 if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
-	CGO_ENABLED=0 $GO build -trimpath -tags kubeplugin -o bin/berth-prof ./cmd/berth
+	CGO_ENABLED=0 $GO build -trimpath -tags kubeplugin,urfave_cli_no_docs -o bin/berth-prof ./cmd/berth
 	profile=(-perf-berth bin/berth-prof)
 fi
 

@@ -190,7 +190,7 @@ func (e *e2e) binary() string {
 		}
 		binaryPath = filepath.Join(dir, "berth")
 		for _, b := range [][]string{
-			{"-tags", "kubeplugin", "-o", binaryPath, "."},
+			{"-tags", "kubeplugin,urfave_cli_no_docs", "-o", binaryPath, "."},
 			{"-o", filepath.Join(dir, "berth-kube"), "."},
 			{"-o", filepath.Join(dir, "berth-logger"), "../berth-logger"},
 			{"-o", filepath.Join(dir, "berth-helper"), "../berth-helper"},
