@@ -255,7 +255,8 @@ func (e *Engine) sweep(ctx context.Context, projectName string) error {
 		ids[info.ID] = true
 	}
 	if o, ok := e.Runtime.(orphanClearer); ok {
-		if err := o.ClearOrphanTasks(ctx, ids); err != nil {
+		// the project's containers are named <project>-<service>-<n>
+		if err := o.ClearOrphanTasks(ctx, projectName+"-", ids); err != nil {
 			return err
 		}
 	}

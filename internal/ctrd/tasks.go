@@ -391,20 +391,23 @@ func (c *Client) clearTaskDebris(ctx context.Context, id string) {
 	_ = os.RemoveAll(runc)
 }
 
-// ClearOrphanTasks removes the tasks whose container is gone, except those
-// named in known, containers the caller has just seen. A creation containerd
-// was still carrying out for a killed berth can register its task after the
-// container was deleted; containerd's task service cannot delete a task
-// without its container, so its shim and process would stay for good.
-func (c *Client) ClearOrphanTasks(ctx context.Context, known map[string]bool) error {
+// ClearOrphanTasks removes the tasks named with prefix whose container is gone,
+// except those named in known, containers the caller has just seen. A creation
+// containerd was still carrying out for a killed berth can register its task
+// after the container was deleted; containerd's task service cannot delete a
+// task without its container, so its shim and process would stay for good.
+// Tasks of other prefixes (other projects) are left to their own down: asking
+// containerd whether their containers exist would bring every one's spec.
+func (c *Client) ClearOrphanTasks(ctx context.Context, prefix string, known map[string]bool) error {
 	ctx = c.Context(ctx)
 	resp, err := c.client.TaskService().List(ctx, &tasksapi.ListTasksRequest{})
 	if err != nil {
 		return fmt.Errorf("list tasks: %w", errgrpc.ToNative(err))
 	}
+	unknown := func(id string) bool { return strings.HasPrefix(id, prefix) && !known[id] }
 	var filters []string
 	for _, t := range resp.Tasks {
-		if !known[t.ID] {
+		if unknown(t.ID) {
 			filters = append(filters, "id=="+t.ID)
 		}
 	}
@@ -421,7 +424,7 @@ func (c *Client) ClearOrphanTasks(ctx context.Context, known map[string]bool) er
 		exists[ctr.ID] = true
 	}
 	for _, t := range resp.Tasks {
-		if !known[t.ID] && !exists[t.ID] {
+		if unknown(t.ID) && !exists[t.ID] {
 			c.clearTaskDebris(ctx, t.ID)
 		}
 	}
