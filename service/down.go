@@ -249,14 +249,12 @@ func (e *Engine) sweep(ctx context.Context, projectName string) error {
 		return err
 	}
 	alive := map[string]bool{}
-	ids := map[string]bool{}
 	for _, info := range infos {
 		alive[e.fromInfo(info).Name] = true
-		ids[info.ID] = true
 	}
 	if o, ok := e.Runtime.(orphanClearer); ok {
 		// the project's containers are named <project>-<service>-<n>
-		if err := o.ClearOrphanTasks(ctx, projectName+"-", ids); err != nil {
+		if err := o.ClearOrphanTasks(ctx, projectName+"-"); err != nil {
 			return err
 		}
 	}

@@ -73,7 +73,7 @@ type leaser interface {
 // orphanClearer is the part of the runtime that removes tasks left without
 // their container.
 type orphanClearer interface {
-	ClearOrphanTasks(ctx context.Context, prefix string, known map[string]bool) error
+	ClearOrphanTasks(ctx context.Context, prefix string) error
 }
 
 // upLease names the lease up and run hold their creations under.

@@ -198,7 +198,7 @@ func (c *Client) DeleteNamespace(ctx context.Context) error {
 		return fmt.Errorf("delete namespace %s: %w", c.namespace, err)
 	}
 	// containerd deletes a namespace that still has tasks: it keeps no record of them
-	if err := c.ClearOrphanTasks(ctx, "", nil); err != nil {
+	if err := c.ClearOrphanTasks(ctx, ""); err != nil {
 		return fmt.Errorf("delete namespace %s: %w", c.namespace, err)
 	}
 	is := c.client.ImageService()

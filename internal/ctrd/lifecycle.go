@@ -203,7 +203,6 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan Event, <-chan error) {
 	return out, outErr
 }
 
-// decodeEvent maps containerd's event types to Docker's container actions.
 // eventTopics are the topics decodeEvent names. containerd sends twice as many
 // for a container's life (snapshots, task creation and deletion): asking for
 // these alone halves what every subscriber (the helper above all) receives.
@@ -224,6 +223,7 @@ func eventFilters(namespace string) []string {
 	return filters
 }
 
+// decodeEvent maps containerd's event types to Docker's container actions.
 func decodeEvent(payload typeurl.Any) (Event, bool) {
 	if payload == nil {
 		return Event{}, false

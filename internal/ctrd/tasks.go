@@ -391,30 +391,29 @@ func (c *Client) clearTaskDebris(ctx context.Context, id string) {
 	_ = os.RemoveAll(runc)
 }
 
-// ClearOrphanTasks removes the tasks named with prefix whose container is gone,
-// except those named in known, containers the caller has just seen. A creation
+// ClearOrphanTasks removes the tasks named with prefix whose container is gone. A creation
 // containerd was still carrying out for a killed berth can register its task
 // after the container was deleted; containerd's task service cannot delete a
 // task without its container, so its shim and process would stay for good.
 // Tasks of other prefixes (other projects) are left to their own down: asking
 // containerd whether their containers exist would bring every one's spec.
-func (c *Client) ClearOrphanTasks(ctx context.Context, prefix string, known map[string]bool) error {
+func (c *Client) ClearOrphanTasks(ctx context.Context, prefix string) error {
 	ctx = c.Context(ctx)
 	resp, err := c.client.TaskService().List(ctx, &tasksapi.ListTasksRequest{})
 	if err != nil {
 		return fmt.Errorf("list tasks: %w", errgrpc.ToNative(err))
 	}
-	unknown := func(id string) bool { return strings.HasPrefix(id, prefix) && !known[id] }
 	var filters []string
 	for _, t := range resp.Tasks {
-		if unknown(t.ID) {
+		if strings.HasPrefix(t.ID, prefix) {
 			filters = append(filters, "id=="+t.ID)
 		}
 	}
 	if len(filters) == 0 {
 		return nil
 	}
-	// one request for all: a filter list matches any of its filters
+	// one request for all (a filter list matches any of its filters); after a
+	// down it names the orphans alone, the project's containers being gone
 	ctrs, err := c.client.ContainerService().List(ctx, filters...)
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
@@ -424,7 +423,7 @@ func (c *Client) ClearOrphanTasks(ctx context.Context, prefix string, known map[
 		exists[ctr.ID] = true
 	}
 	for _, t := range resp.Tasks {
-		if unknown(t.ID) && !exists[t.ID] {
+		if strings.HasPrefix(t.ID, prefix) && !exists[t.ID] {
 			c.clearTaskDebris(ctx, t.ID)
 		}
 	}

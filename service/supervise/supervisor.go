@@ -132,19 +132,15 @@ func (s *supervisor) syncHealth(ctx context.Context) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for id, cancel := range s.probes {
+	for id := range s.probes {
 		if _, ok := want[id]; !ok {
-			cancel()
-			delete(s.probes, id)
+			s.stopProbe(id)
 		}
 	}
 	for id, c := range want {
-		if _, ok := s.probes[id]; ok {
-			continue
+		if _, ok := s.probes[id]; !ok {
+			s.startProbe(ctx, c)
 		}
-		pctx, cancel := context.WithCancel(ctx)
-		s.probes[id] = cancel
-		go s.monitorHealth(pctx, c)
 	}
 }
 
@@ -157,18 +153,26 @@ func (s *supervisor) startHealth(ctx context.Context, id string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cancel, ok := s.probes[c.ID]; ok {
-		cancel()
-	}
-	pctx, cancel := context.WithCancel(ctx)
-	s.probes[c.ID] = cancel
-	go s.monitorHealth(pctx, c)
+	s.stopProbe(c.ID)
+	s.startProbe(ctx, c)
 }
 
 // stopHealth stops the health monitor of a container that exited or went.
 func (s *supervisor) stopHealth(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.stopProbe(id)
+}
+
+// startProbe starts c's health monitor; the caller holds s.mu.
+func (s *supervisor) startProbe(ctx context.Context, c observed.Container) {
+	pctx, cancel := context.WithCancel(ctx)
+	s.probes[c.ID] = cancel
+	go s.monitorHealth(pctx, c)
+}
+
+// stopProbe stops the container's health monitor, if it has one; the caller holds s.mu.
+func (s *supervisor) stopProbe(id string) {
 	if cancel, ok := s.probes[id]; ok {
 		cancel()
 		delete(s.probes, id)
