@@ -131,6 +131,12 @@ func (fl *follower) advance() (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if len(files.rotated) == 0 && files.current == nil {
+		// The log is gone (its container removed, or a max-file 1 rotation between
+		// its delete and create): whatever file comes next is new, even when the
+		// filesystem hands it the inode of the file last read.
+		fl.last = nil
+	}
 	for i, f := range files.rotated {
 		if err := fl.readRotated(f); err != nil {
 			logFiles{rotated: files.rotated[i+1:], current: files.current}.close()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -201,5 +202,45 @@ func TestFollowStopsAfterUntil(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Follow did not stop after until passed")
+	}
+}
+
+// TestFollowLogRecreatedOnSameInode: a container recreated under the same name
+// gets a new log at the same path, and ext4 readily gives the new file the inode
+// the follower last read. The follower must read it as new: moving the very file
+// away and back, rewritten, stands in for that reuse.
+func TestFollowLogRecreatedOnSameInode(t *testing.T) {
+	w, path := newTestWriter(t, RotateOptions{})
+	mustWrite(t, w, Stdout, "message v1\n")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	fl := &follower{path: path, c: newCollector(ReadOptions{Tail: -1}, func(e Entry) { got = append(got, e.Line) })}
+	defer fl.close()
+	if _, err := fl.advance(); err != nil {
+		t.Fatal(err)
+	}
+	fl.c.end()
+
+	away := filepath.Join(t.TempDir(), "away.log")
+	if err := os.Rename(path, away); err != nil {
+		t.Fatal(err)
+	}
+	if err := fl.poll(); err != nil { // the log is gone: the follower lets go of it
+		t.Fatal(err)
+	}
+	record := appendRecord(nil, Stdout, []byte("message v2"), true, base.Add(time.Minute))
+	if err := os.WriteFile(away, record, 0o640); err != nil { // same inode, new content
+		t.Fatal(err)
+	}
+	if err := os.Rename(away, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := fl.poll(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"message v1", "message v2"}; !slices.Equal(got, want) {
+		t.Fatalf("followed %q, want %q", got, want)
 	}
 }
