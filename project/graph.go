@@ -80,9 +80,10 @@ func NewGraph(p *types.Project) (*Graph, error) {
 		dependents: make(map[string][]string),
 	}
 	var errs []error
+	owners := containerOwners(p)
 	for _, name := range g.services {
 		failed := ""
-		for _, e := range serviceEdges(name, p.Services[name]) {
+		for _, e := range serviceEdges(name, p.Services[name], owners) {
 			keep, err := resolveEdge(p, e)
 			// One error per missing service is enough: the loader's implicit
 			// depends_on would otherwise repeat every bad link.
@@ -117,8 +118,10 @@ func (g *Graph) add(e Edge) {
 }
 
 // serviceEdges lists the edges svc declares, sorted by To then Kind, without
-// duplicates such as "db" and "db:alias" in links.
-func serviceEdges(from string, svc types.ServiceConfig) []Edge {
+// duplicates such as "db" and "db:alias" in links. A "container:NAME" that names
+// a container of the project (owners) is an edge to its service: berth creates
+// containers all at once, and this one needs that one's namespace or volumes.
+func serviceEdges(from string, svc types.ServiceConfig, owners map[string]string) []Edge {
 	var edges []Edge
 	for to, dep := range svc.DependsOn {
 		condition := dep.Condition
@@ -143,11 +146,17 @@ func serviceEdges(from string, svc types.ServiceConfig) []Edge {
 		if to, ok := strings.CutPrefix(mode, types.ServicePrefix); ok {
 			edges = append(edges, implicitEdge(from, to, kind))
 		}
+		if to, ok := owners[strings.TrimPrefix(mode, types.ContainerPrefix)]; ok && strings.HasPrefix(mode, types.ContainerPrefix) && to != from {
+			edges = append(edges, implicitEdge(from, to, kind))
+		}
 	}
 	for _, source := range svc.VolumesFrom {
-		// container:<name> mounts from a container outside the project.
-		if strings.HasPrefix(source, types.ContainerPrefix) {
-			continue
+		if name, ok := strings.CutPrefix(source, types.ContainerPrefix); ok {
+			name, _, _ = strings.Cut(name, ":")
+			if to, ok := owners[name]; ok && to != from {
+				edges = append(edges, implicitEdge(from, to, EdgeVolumesFrom))
+			}
+			continue // otherwise a container outside the project
 		}
 		to, _, _ := strings.Cut(source, ":")
 		edges = append(edges, implicitEdge(from, to, EdgeVolumesFrom))
@@ -156,6 +165,18 @@ func serviceEdges(from string, svc types.ServiceConfig) []Edge {
 	return slices.CompactFunc(edges, func(a, b Edge) bool {
 		return a.To == b.To && a.Kind == b.Kind
 	})
+}
+
+// containerOwners maps the names of the project's service containers to their
+// services.
+func containerOwners(p *types.Project) map[string]string {
+	owners := map[string]string{}
+	for name, s := range p.Services {
+		for n := 1; n <= max(s.GetScale(), 1); n++ {
+			owners[ContainerName(p.Name, s, n)] = name
+		}
+	}
+	return owners
 }
 
 // implicitEdge mirrors the depends_on entry compose-go's normaliser derives

@@ -28,6 +28,7 @@ type graphService struct {
 	ipc, pid    string
 	volumesFrom []string
 	profiles    []string
+	container   string // container_name
 }
 
 func graphServices(specs map[string]graphService) types.Services {
@@ -39,6 +40,7 @@ func graphServices(specs map[string]graphService) types.Services {
 		config.Ipc = spec.ipc
 		config.Pid = spec.pid
 		config.VolumesFrom = spec.volumesFrom
+		config.ContainerName = spec.container
 		services[name] = config
 	}
 	return services
@@ -163,6 +165,31 @@ func TestGraphEdgeKinds(t *testing.T) {
 	assertGraphEqual(t, "StartLevels", g.StartLevels(), [][]string{
 		{"api", "cache", "data", "db", "mig", "opt", "vpn"}, {"shm"}, {"web"},
 	})
+}
+
+// "container:NAME" naming one of the project's containers (by its generated
+// name or its container_name) is an edge to that container's service; other
+// names are containers outside the project.
+func TestGraphContainerReferences(t *testing.T) {
+	p := &types.Project{Name: "shop", Services: graphServices(map[string]graphService{
+		"web":   {},
+		"proxy": {container: "edge"},
+		"side":  {networkMode: "container:shop-web-1"},
+		"spy":   {pid: "container:edge", volumesFrom: []string{"container:shop-web-1:ro", "container:outsider"}},
+		"ext":   {networkMode: "container:outsider"},
+		"self":  {ipc: "container:shop-self-1"},
+	})}
+	g := mustGraph(t, p)
+	started := types.ServiceConditionStarted
+	assertGraphEqual(t, "Dependencies(side)", g.Dependencies("side"), []Edge{
+		{From: "side", To: "web", Kind: EdgeNetworkMode, Condition: started, Required: true, Restart: true},
+	})
+	assertGraphEqual(t, "Dependencies(spy)", g.Dependencies("spy"), []Edge{
+		{From: "spy", To: "proxy", Kind: EdgePID, Condition: started, Required: true, Restart: true},
+		{From: "spy", To: "web", Kind: EdgeVolumesFrom, Condition: started, Required: true},
+	})
+	assertGraphEqual(t, "Dependencies(ext)", g.Dependencies("ext"), []Edge(nil))
+	assertGraphEqual(t, "Dependencies(self)", g.Dependencies("self"), []Edge(nil))
 }
 
 // The loader turns links into an implicit depends_on too; both edges are kept

@@ -183,3 +183,50 @@ func httpGet(url string) (string, error) {
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }
+
+// TestE2ENetworkModeShared: network_mode service: and container: join another
+// container's network namespace (container: naming one of the project's own
+// waits for its creation without a depends_on); a name that is no container is
+// an error that names it.
+func TestE2ENetworkModeShared(t *testing.T) {
+	e, before := startE2E(t)
+	e.writeFile("compose.yaml", `
+name: nsshare
+services:
+  web:
+    image: berth-test/busybox:1
+    command: `+webCommand+`
+  sidecar:
+    image: berth-test/busybox:1
+    command: `+idle+`
+    network_mode: "service:web"
+  byname:
+    image: berth-test/busybox:1
+    command: `+idle+`
+    network_mode: "container:nsshare-web-1"
+`)
+	e.mustBerth("up", "-d")
+	for _, svc := range []string{"sidecar", "byname"} {
+		r := e.mustBerth("exec", "-T", svc, "timeout", "5", "wget", "-q", "-O-", "http://127.0.0.1/")
+		if got := strings.TrimSpace(r.stdout); got != "nsshare-web-1" {
+			t.Errorf("%s on 127.0.0.1:80 got %q, want web's page", svc, got)
+		}
+	}
+	e.mustBerth("down")
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+
+	e.writeFile("compose.yaml", `
+name: nsshare
+services:
+  lost:
+    image: berth-test/busybox:1
+    command: `+idle+`
+    network_mode: "container:nsshare-nobody-1"
+`)
+	r := e.berth("up", "-d")
+	if r.code == 0 || !strings.Contains(r.stderr, "container nsshare-nobody-1 not found") {
+		t.Errorf("up with a missing network_mode container: exit %d, stderr %q", r.code, r.stderr)
+	}
+	e.berth("down")
+	testenv.AssertNoLeak(t, e.leakScope(), before)
+}
