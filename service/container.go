@@ -284,14 +284,12 @@ func (r *upRunner) prepareNetwork(ctx context.Context, s types.ServiceConfig, na
 
 // netnsOf finds the network namespace of another container by its label.
 func (e *Engine) netnsOf(ctx context.Context, containerName string) (string, error) {
-	infos, err := e.Runtime.ListContainers(ctx, map[string]string{record.LabelName: containerName})
+	c, found, err := e.store().Container(ctx, containerName)
 	if err != nil {
 		return "", err
 	}
-	for _, info := range infos {
-		if ns := record.Decode(info.Labels).NetNS; ns != "" {
-			return ns, nil
-		}
+	if found && c.NetNS != "" {
+		return c.NetNS, nil
 	}
 	return "", fmt.Errorf("network_mode: container %s not found or has no network namespace", containerName)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/berth-dev/berth/internal/ctrd"
 	"github.com/berth-dev/berth/internal/progress"
 	"github.com/berth-dev/berth/internal/record"
 	"github.com/berth-dev/berth/network"
@@ -223,11 +224,11 @@ func (e *Engine) detachStale(ctx context.Context, networkName string) error {
 	}
 	var errs []error
 	for _, id := range ids {
-		infos, err := e.Runtime.ListContainers(ctx, map[string]string{record.LabelName: id})
-		if err != nil {
+		_, err := e.Runtime.Container(ctx, id)
+		if err != nil && !errors.Is(err, ctrd.ErrContainerNotFound) {
 			return err
 		}
-		if len(infos) == 0 {
+		if err != nil {
 			errs = append(errs, e.Networks.Detach(ctx, e.Networks.NetNSPath(id), network.AttachRequest{ContainerID: id}))
 		}
 	}

@@ -20,6 +20,8 @@ import (
 // implements it and tests swap in fakes.
 type Runtime interface {
 	ListContainers(ctx context.Context, labels map[string]string) ([]ctrd.ContainerInfo, error)
+	// Container returns one container, or an error wrapping ctrd.ErrContainerNotFound.
+	Container(ctx context.Context, id string) (ctrd.ContainerInfo, error)
 	ImageConfig(ctx context.Context, ref string) (ctrd.ImageInfo, error)
 	PullAll(ctx context.Context, refs []string, sink progress.Sink) error
 	CreateContainer(ctx context.Context, spec ctrd.ContainerSpec) error

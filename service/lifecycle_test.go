@@ -34,6 +34,15 @@ func (f *lifecycleFake) ListContainers(context.Context, map[string]string) ([]ct
 	return f.infos, nil
 }
 
+func (f *lifecycleFake) Container(_ context.Context, id string) (ctrd.ContainerInfo, error) {
+	for _, info := range f.infos {
+		if info.ID == id {
+			return info, nil
+		}
+	}
+	return ctrd.ContainerInfo{}, ctrd.ErrContainerNotFound
+}
+
 func (f *lifecycleFake) SetLabels(_ context.Context, id string, labels map[string]string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

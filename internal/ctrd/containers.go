@@ -326,8 +326,13 @@ func withMemoryReservation(n int64) oci.SpecOpts {
 	}
 }
 
+// ErrContainerNotFound is Container's answer for an ID containerd does not hold.
+var ErrContainerNotFound = fmt.Errorf("container %w", errdefs.ErrNotFound)
+
 // ListContainers returns the containers whose labels include all of
 // labels, with the state of their tasks, in one round trip for the tasks.
+// containerd asks every shim of the namespace for its task's state: tasks
+// are listed only when some container matched.
 func (c *Client) ListContainers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error) {
 	ctx = c.Context(ctx)
 	var filters []string
@@ -337,6 +342,9 @@ func (c *Client) ListContainers(ctx context.Context, labels map[string]string) (
 	list, err := c.client.ContainerService().List(ctx, strings.Join(filters, ","))
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	if len(list) == 0 {
+		return []ContainerInfo{}, nil
 	}
 	tasks, err := c.client.TaskService().List(ctx, &tasksapi.ListTasksRequest{})
 	if err != nil {
@@ -348,18 +356,47 @@ func (c *Client) ListContainers(ctx context.Context, labels map[string]string) (
 	}
 	out := make([]ContainerInfo, 0, len(list))
 	for _, ctr := range list {
-		info := ContainerInfo{ID: ctr.ID, Labels: ctr.Labels, Image: ctr.Image, Created: ctr.CreatedAt, Status: TaskNone}
-		if t, ok := byID[ctr.ID]; ok {
-			info.PID = t.Pid
-			info.Status = taskStatus(t.Status)
-			info.ExitCode = int(t.ExitStatus)
-			if t.ExitedAt != nil {
-				info.ExitedAt = t.ExitedAt.AsTime()
-			}
-		}
-		out = append(out, info)
+		out = append(out, containerInfo(ctr, byID[ctr.ID]))
 	}
 	return out, nil
+}
+
+// Container returns one container by ID with its task's state, or
+// ErrContainerNotFound. It reads one record and asks one shim, where a list
+// filtered down to the same container reads every record of the namespace
+// and asks every shim.
+func (c *Client) Container(ctx context.Context, id string) (ContainerInfo, error) {
+	ctx = c.Context(ctx)
+	ctr, err := c.client.ContainerService().Get(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return ContainerInfo{}, fmt.Errorf("%w: %s", ErrContainerNotFound, id)
+	}
+	if err != nil {
+		return ContainerInfo{}, fmt.Errorf("get container %s: %w", id, err)
+	}
+	resp, err := c.client.TaskService().Get(ctx, &tasksapi.GetRequest{ContainerID: id})
+	if err = errgrpc.ToNative(err); err != nil && !errdefs.IsNotFound(err) {
+		return ContainerInfo{}, fmt.Errorf("get task %s: %w", id, err)
+	}
+	var task *tasktypes.Process
+	if err == nil {
+		task = resp.Process
+	}
+	return containerInfo(ctr, task), nil
+}
+
+// containerInfo joins a container's record and its task, nil when it has none.
+func containerInfo(ctr containers.Container, t *tasktypes.Process) ContainerInfo {
+	info := ContainerInfo{ID: ctr.ID, Labels: ctr.Labels, Image: ctr.Image, Created: ctr.CreatedAt, Status: TaskNone}
+	if t != nil {
+		info.PID = t.Pid
+		info.Status = taskStatus(t.Status)
+		info.ExitCode = int(t.ExitStatus)
+		if t.ExitedAt != nil {
+			info.ExitedAt = t.ExitedAt.AsTime()
+		}
+	}
+	return info
 }
 
 func taskStatus(s tasktypes.Status) string {

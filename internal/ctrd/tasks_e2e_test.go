@@ -2,11 +2,13 @@ package ctrd_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -384,5 +386,55 @@ func TestSubscribeEvents(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("events %q, want %q", got, want)
+	}
+}
+
+// Container reports one container as ListContainers does, at each stage of its
+// life, and ErrContainerNotFound once it is gone.
+func TestContainerMatchesList(t *testing.T) {
+	c, image := taskClient(t)
+	const id = "lookup"
+	logs := ctrd.LogDriver{File: filepath.Join(t.TempDir(), "log")}
+	same := func(stage, wantStatus string) {
+		t.Helper()
+		got, err := c.Container(t.Context(), id)
+		if err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+		infos, err := c.ListContainers(t.Context(), map[string]string{"test": "tasks"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(infos, func(info ctrd.ContainerInfo) bool { return info.ID == id })
+		if i < 0 {
+			t.Fatalf("%s: %s not listed", stage, id)
+		}
+		if !reflect.DeepEqual(got, infos[i]) {
+			t.Errorf("%s: Container = %+v, listed %+v", stage, got, infos[i])
+		}
+		if got.Status != wantStatus {
+			t.Errorf("%s: status %s, want %s", stage, got.Status, wantStatus)
+		}
+	}
+	if err := c.CreateContainer(t.Context(), sleeper(id, image)); err != nil {
+		t.Fatal(err)
+	}
+	same("created", ctrd.TaskNone)
+	if _, err := c.StartTask(t.Context(), id, logs); err != nil {
+		t.Fatal(err)
+	}
+	same("started", ctrd.TaskRunning)
+	if err := c.StopContainer(t.Context(), id, "SIGKILL", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	same("stopped", ctrd.TaskStopped)
+	if err := c.DeleteContainer(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Container(t.Context(), id); !errors.Is(err, ctrd.ErrContainerNotFound) {
+		t.Errorf("after delete: %v, want ErrContainerNotFound", err)
+	}
+	if infos, err := c.ListContainers(t.Context(), map[string]string{"test": "tasks"}); err != nil || infos == nil || len(infos) != 0 {
+		t.Errorf("list after delete: %v, %v; want an empty list", infos, err)
 	}
 }

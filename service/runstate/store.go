@@ -28,9 +28,11 @@ import (
 	"github.com/berth-dev/berth/service/observed"
 )
 
-// Lister lists containers by label; *ctrd.Client implements it.
+// Lister lists containers by label and finds one by ID; *ctrd.Client implements it.
 type Lister interface {
 	ListContainers(ctx context.Context, labels map[string]string) ([]ctrd.ContainerInfo, error)
+	// Container returns one container, or an error wrapping ctrd.ErrContainerNotFound.
+	Container(ctx context.Context, id string) (ctrd.ContainerInfo, error)
 }
 
 // Processes tells when a process started; internal/procfs implements it.
@@ -75,6 +77,22 @@ func (s Store) Containers(ctx context.Context, labels map[string]string) ([]obse
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// Container finds berth's container of that name (its containerd ID): one record
+// and one task, where Containers would ask containerd about the whole namespace.
+func (s Store) Container(ctx context.Context, name string) (observed.Container, bool, error) {
+	info, err := s.Runtime.Container(ctx, name)
+	if errors.Is(err, ctrd.ErrContainerNotFound) {
+		return observed.Container{}, false, nil
+	}
+	if err != nil {
+		return observed.Container{}, false, err
+	}
+	if record.Decode(info.Labels).Name != name {
+		return observed.Container{}, false, nil // not one of berth's
+	}
+	return s.FromInfo(info), true, nil
 }
 
 // FromInfo reads a container from containerd's answer and its state file; labels are

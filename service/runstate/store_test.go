@@ -1,13 +1,17 @@
 package runstate
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/internal/ctrd"
+	"github.com/berth-dev/berth/internal/record"
+	"github.com/berth-dev/berth/service/observed"
 )
 
 // fakeProcesses answers start times by PID; a PID it does not know has exited.
@@ -84,4 +88,46 @@ func TestUpdateStateWritesChanges(t *testing.T) {
 	if got := s.ReadState("c1"); !got.Stopping {
 		t.Fatalf("state %+v, want stopping", got)
 	}
+}
+
+// byID answers Container from a fixed set of containers.
+type byID map[string]ctrd.ContainerInfo
+
+func (f byID) ListContainers(context.Context, map[string]string) ([]ctrd.ContainerInfo, error) {
+	return nil, errors.New("a lookup by name must not list")
+}
+
+func (f byID) Container(_ context.Context, id string) (ctrd.ContainerInfo, error) {
+	if info, ok := f[id]; ok {
+		return info, nil
+	}
+	return ctrd.ContainerInfo{}, fmt.Errorf("%w: %s", ctrd.ErrContainerNotFound, id)
+}
+
+// Container finds berth's containers by name, and only them.
+func TestStoreContainer(t *testing.T) {
+	rt := byID{
+		"p-web-1":  {ID: "p-web-1", Labels: map[string]string{record.LabelName: "p-web-1"}, Status: ctrd.TaskStopped},
+		"stranger": {ID: "stranger", Labels: map[string]string{"owner": "someone else"}},
+	}
+	s := Store{DataRoot: t.TempDir(), Runtime: rt}
+	for _, tt := range []struct {
+		name  string
+		found bool
+	}{{"p-web-1", true}, {"stranger", false}, {"p-gone-1", false}} {
+		c, found, err := s.Container(t.Context(), tt.name)
+		if err != nil || found != tt.found || (found && (c.Name != tt.name || c.State != observed.StateExited)) {
+			t.Errorf("Container(%q) = %+v, %v, %v; want found %v", tt.name, c, found, err, tt.found)
+		}
+	}
+	failing := Store{DataRoot: t.TempDir(), Runtime: failingLister{}}
+	if _, _, err := failing.Container(t.Context(), "p-web-1"); err == nil {
+		t.Error("a failing runtime's error was dropped")
+	}
+}
+
+type failingLister struct{ byID }
+
+func (failingLister) Container(context.Context, string) (ctrd.ContainerInfo, error) {
+	return ctrd.ContainerInfo{}, errors.New("containerd is down")
 }

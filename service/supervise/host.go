@@ -43,11 +43,7 @@ func (h StoreHost) Containers(ctx context.Context) ([]observed.Container, error)
 }
 
 func (h StoreHost) Container(ctx context.Context, name string) (observed.Container, bool, error) {
-	cs, err := h.Store.Containers(ctx, map[string]string{record.LabelName: name})
-	if err != nil || len(cs) == 0 {
-		return observed.Container{}, false, err
-	}
-	return cs[0], true, nil
+	return h.Store.Container(ctx, name)
 }
 
 func (h StoreHost) Lock(ctx context.Context, project string) (func(), error) {
