@@ -157,6 +157,7 @@ type host struct {
 	mu       sync.Mutex
 	c        observed.Container
 	launched chan string
+	lookups  int
 }
 
 func (h *host) Containers(context.Context) ([]observed.Container, error) {
@@ -168,6 +169,7 @@ func (h *host) Containers(context.Context) ([]observed.Container, error) {
 func (h *host) Container(_ context.Context, name string) (observed.Container, bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.lookups++
 	return h.c, h.c.Name == name, nil
 }
 
@@ -220,6 +222,18 @@ func TestOnExitAppliesThePolicy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An exit after a stop that the state files already mark is left alone without
+// asking the engine: down's every container dies so.
+func TestOnExitOfMarkedStopNeedsNoLookup(t *testing.T) {
+	h := exited("always", false)
+	f := files(t, true)
+	s := &supervisor{h: h, f: f, probes: map[string]context.CancelFunc{}}
+	s.onExit(t.Context(), "p-web-1", 137)
+	if h.lookups != 0 || len(h.launched) != 0 {
+		t.Errorf("%d lookups, %d launches; want none", h.lookups, len(h.launched))
 	}
 }
 

@@ -81,6 +81,11 @@ type supervisor struct {
 
 // onExit restarts a container that exited on its own, as its policy says.
 func (s *supervisor) onExit(ctx context.Context, id string, code int) {
+	// stop and down mark a container before they kill it: its exit needs no
+	// look at containerd (berth names containers by their IDs)
+	if s.f.Stopping != nil && s.f.Stopping(id) {
+		return
+	}
 	c, ok, err := s.h.Container(ctx, id)
 	if err != nil || !ok {
 		return
