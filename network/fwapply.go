@@ -27,41 +27,75 @@ var networkRules = batcher[[]Network]{run: ensureRulesOf}
 func ensureNetworkRules(n Network) error { return networkRules.do([]Network{n}) }
 
 // networkRulesReady makes sure, in the background, that the native networks of nets
-// have their rules: the first attach to a network writes them, concurrent attaches
-// share one write, and later ones find them written by this Manager. The channel
-// yields the outcome once.
+// have their rules: the first attach to a network writes them, attaches meanwhile
+// wait for that write (a second would only read the tables again to find nothing
+// missing), and later ones find them written by this Manager. The channel yields
+// the outcome once.
 func (m *Manager) networkRulesReady(nets []recordedNet) <-chan error {
 	ch := make(chan error, 1)
 	var todo []Network
+	var mine, others []*rulesWrite
 	m.rulesMu.Lock()
 	for _, n := range nets {
-		if recordedBackend(n.Net.Backend) == BackendNative && !m.rulesDone[n.Net.Bridge] {
-			todo = append(todo, n.Net)
+		if recordedBackend(n.Net.Backend) != BackendNative {
+			continue
 		}
+		if w, ok := m.rules[n.Net.Bridge]; ok {
+			others = append(others, w)
+			continue
+		}
+		w := &rulesWrite{done: make(chan struct{})}
+		m.rules[n.Net.Bridge] = w
+		todo, mine = append(todo, n.Net), append(mine, w)
 	}
 	m.rulesMu.Unlock()
-	if len(todo) == 0 {
+	if len(todo) == 0 && len(others) == 0 {
 		ch <- nil
 		return ch
 	}
 	go func() {
-		err := networkRules.do(todo)
-		if err == nil {
-			m.rulesMu.Lock()
-			for _, n := range todo {
-				m.rulesDone[n.Bridge] = true
+		var err error
+		if len(todo) > 0 {
+			err = networkRules.do(todo)
+			m.finishRules(todo, mine, err)
+		}
+		// a write of another attach ends without waiting for anything: no cycle
+		for _, w := range others {
+			<-w.done
+			if err == nil {
+				err = w.err
 			}
-			m.rulesMu.Unlock()
 		}
 		ch <- err
 	}()
 	return ch
 }
 
+// rulesWrite is one write of a native network's rules by this Manager: done
+// closes when it ends, with err its outcome.
+type rulesWrite struct {
+	done chan struct{}
+	err  error
+}
+
+// finishRules ends the writes of nets; a failed one is forgotten, so that the
+// next attach tries again.
+func (m *Manager) finishRules(nets []Network, writes []*rulesWrite, err error) {
+	m.rulesMu.Lock()
+	defer m.rulesMu.Unlock()
+	for i, n := range nets {
+		writes[i].err = err
+		if err != nil && m.rules[n.Bridge] == writes[i] {
+			delete(m.rules, n.Bridge)
+		}
+		close(writes[i].done)
+	}
+}
+
 // forgetRules drops what the Manager knows of a removed network's rules.
 func (m *Manager) forgetRules(n Network) {
 	m.rulesMu.Lock()
-	delete(m.rulesDone, n.Bridge)
+	delete(m.rules, n.Bridge)
 	m.rulesMu.Unlock()
 }
 

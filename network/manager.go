@@ -66,9 +66,10 @@ type Manager struct {
 	backend  Backend
 
 	rulesMu sync.Mutex
-	// rulesDone holds the bridges of the native networks whose rules this Manager
-	// has written or found complete: later attaches need not read the tables again.
-	rulesDone map[string]bool
+	// rules holds, by bridge, the writes of native networks' rules this Manager
+	// began: ended ones have written the rules or found them complete, so later
+	// attaches need not read the tables again.
+	rules map[string]*rulesWrite
 }
 
 // FindCNIPath returns explicit if it holds the bridge plugin, or with explicit empty the
@@ -110,13 +111,13 @@ func NewManager(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("create network manager: %w", err)
 	}
 	m := &Manager{
-		dataRoot:  root,
-		dir:       filepath.Join(root, "networks"),
-		pool:      pool,
-		poolSize:  size,
-		netnsDir:  filepath.Join(runDir, "netns", hashID(root)),
-		backend:   backend,
-		rulesDone: map[string]bool{},
+		dataRoot: root,
+		dir:      filepath.Join(root, "networks"),
+		pool:     pool,
+		poolSize: size,
+		netnsDir: filepath.Join(runDir, "netns", hashID(root)),
+		backend:  backend,
+		rules:    map[string]*rulesWrite{},
 	}
 	m.cniPath, m.cniErr = FindCNIPath(cfg.CNIPath)
 	if m.cniErr != nil && cfg.CNIPath != "" {
