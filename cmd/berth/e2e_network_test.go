@@ -207,10 +207,11 @@ services:
 `)
 	e.mustBerth("up", "-d")
 	for _, svc := range []string{"sidecar", "byname"} {
-		r := e.mustBerth("exec", "-T", svc, "timeout", "5", "wget", "-q", "-O-", "http://127.0.0.1/")
-		if got := strings.TrimSpace(r.stdout); got != "nsshare-web-1" {
-			t.Errorf("%s on 127.0.0.1:80 got %q, want web's page", svc, got)
-		}
+		// web's httpd may still be starting when up returns
+		waitFor(t, svc+" to get web's page from 127.0.0.1:80", func() bool {
+			r := e.berth("exec", "-T", svc, "timeout", "2", "wget", "-q", "-O-", "http://127.0.0.1/")
+			return strings.TrimSpace(r.stdout) == "nsshare-web-1"
+		})
 	}
 	e.mustBerth("down")
 	testenv.AssertNoLeak(t, e.leakScope(), before)
