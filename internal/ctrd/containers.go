@@ -375,12 +375,14 @@ func (c *Client) Container(ctx context.Context, id string) (ContainerInfo, error
 		return ContainerInfo{}, fmt.Errorf("get container %s: %w", id, err)
 	}
 	resp, err := c.client.TaskService().Get(ctx, &tasksapi.GetRequest{ContainerID: id})
-	if err = errgrpc.ToNative(err); err != nil && !errdefs.IsNotFound(err) {
-		return ContainerInfo{}, fmt.Errorf("get task %s: %w", id, err)
-	}
 	var task *tasktypes.Process
-	if err == nil {
+	switch err = errgrpc.ToNative(err); {
+	case err == nil:
 		task = resp.Process
+	case errdefs.IsNotFound(err), errdefs.IsUnavailable(err), errdefs.IsDeadlineExceeded(err):
+		// no task, or a shim that does not answer: a list leaves such a task out too
+	default:
+		return ContainerInfo{}, fmt.Errorf("get task %s: %w", id, err)
 	}
 	return containerInfo(ctr, task), nil
 }

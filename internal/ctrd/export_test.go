@@ -6,3 +6,6 @@ func SetBeforeStart(f func(id string)) (restore func()) {
 	testHookBeforeStart = f
 	return func() { testHookBeforeStart = func(string) {} }
 }
+
+// ShimsOf returns the pids of the shims serving the task id of the namespace.
+func ShimsOf(namespace, id string) []int { return shimsOf(namespace, id) }

@@ -438,3 +438,43 @@ func TestContainerMatchesList(t *testing.T) {
 		t.Errorf("list after delete: %v, %v; want an empty list", infos, err)
 	}
 }
+
+// A shim that does not answer (stopped here) makes Container report the container
+// without a task, as a list leaves such a task out, not fail: down and the helper
+// look containers up one by one.
+func TestContainerWithUnresponsiveShim(t *testing.T) {
+	c, image := taskClient(t)
+	const id = "frozen-shim"
+	if err := c.CreateContainer(t.Context(), sleeper(id, image)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.DeleteContainer(context.WithoutCancel(t.Context()), id) })
+	if _, err := c.StartTask(t.Context(), id, ctrd.LogDriver{File: filepath.Join(t.TempDir(), "log")}); err != nil {
+		t.Fatal(err)
+	}
+	shims := ctrd.ShimsOf(c.Namespace(), id)
+	if len(shims) == 0 {
+		t.Fatal("no shim found for the task")
+	}
+	for _, pid := range shims {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	info, err := c.Container(ctx, id)
+	if err != nil {
+		t.Fatalf("Container with a stopped shim: %v", err)
+	}
+	if info.ID != id || info.Status != ctrd.TaskNone {
+		t.Errorf("Container = %+v, want %s without a task", info, id)
+	}
+	for _, pid := range shims {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
+	if got, _ := status(t, c, id); got != ctrd.TaskRunning {
+		t.Errorf("after the shim went on: %s, want running", got)
+	}
+}
