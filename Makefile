@@ -31,16 +31,17 @@ build:
 # of skipping.
 test: runtime kube-test-deps build lint race kube-validate
 	$(GO) test -count=1 -p 1 -timeout 40m ./...
-	$(MAKE) test-cni
+	$(CNI_TESTS)
 	timeout 600 bash scripts/stress.sh -runs 1 -run '^TestE2E(UpErrors|KilledUpConverges|ConcurrentUpDown)$$'
 
 # The network tests again on the CNI backend (--network-backend cni, selected through
 # BERTH_NETWORK_BACKEND): the network package's e2e tests, and berth's end to end on
 # networks, ports, DNS, crashes and concurrency. The run above is on the native backend.
 CNI_E2E = TestE2E(NetworkIsolationAndPorts|PortInUse|NetworkModeShared|ChangedNetworkIsRecreated|ServiceDiscovery|HelperFallback|KilledUpConverges|ConcurrentUpDown|ParallelProjects|ReplicasHostnameAndPortRange)
-test-cni: runtime build
-	BERTH_NETWORK_BACKEND=cni $(GO) test -count=1 -p 1 -timeout 20m ./network/
+CNI_TESTS = BERTH_NETWORK_BACKEND=cni $(GO) test -count=1 -p 1 -timeout 20m ./network/ && \
 	BERTH_NETWORK_BACKEND=cni $(GO) test -count=1 -p 1 -timeout 20m -run '^$(CNI_E2E)$$' ./cmd/berth
+test-cni: runtime build
+	$(CNI_TESTS)
 
 # The loaded-machine run: up/down, error-path, crash and concurrency e2e tests beside
 # two CPU-bound processes, five times in a row.

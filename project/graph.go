@@ -145,21 +145,20 @@ func serviceEdges(from string, svc types.ServiceConfig, owners map[string]string
 	for kind, mode := range namespaces {
 		if to, ok := strings.CutPrefix(mode, types.ServicePrefix); ok {
 			edges = append(edges, implicitEdge(from, to, kind))
-		}
-		if to, ok := owners[strings.TrimPrefix(mode, types.ContainerPrefix)]; ok && strings.HasPrefix(mode, types.ContainerPrefix) && to != from {
-			edges = append(edges, implicitEdge(from, to, kind))
+		} else if name, ok := strings.CutPrefix(mode, types.ContainerPrefix); ok {
+			if to, ok := ownerOf(owners, name, from); ok {
+				edges = append(edges, implicitEdge(from, to, kind))
+			}
 		}
 	}
 	for _, source := range svc.VolumesFrom {
-		if name, ok := strings.CutPrefix(source, types.ContainerPrefix); ok {
-			name, _, _ = strings.Cut(name, ":")
-			if to, ok := owners[name]; ok && to != from {
-				edges = append(edges, implicitEdge(from, to, EdgeVolumesFrom))
-			}
-			continue // otherwise a container outside the project
+		name, fromContainer := strings.CutPrefix(source, types.ContainerPrefix)
+		name, _, _ = strings.Cut(name, ":") // its mode, ro or rw
+		if !fromContainer {
+			edges = append(edges, implicitEdge(from, name, EdgeVolumesFrom))
+		} else if to, ok := ownerOf(owners, name, from); ok {
+			edges = append(edges, implicitEdge(from, to, EdgeVolumesFrom))
 		}
-		to, _, _ := strings.Cut(source, ":")
-		edges = append(edges, implicitEdge(from, to, EdgeVolumesFrom))
 	}
 	slices.SortFunc(edges, compareEdges)
 	return slices.CompactFunc(edges, func(a, b Edge) bool {
@@ -172,11 +171,18 @@ func serviceEdges(from string, svc types.ServiceConfig, owners map[string]string
 func containerOwners(p *types.Project) map[string]string {
 	owners := map[string]string{}
 	for name, s := range p.Services {
-		for n := 1; n <= max(s.GetScale(), 1); n++ {
+		for n := 1; n <= max(Replicas(s), 1); n++ {
 			owners[ContainerName(p.Name, s, n)] = name
 		}
 	}
 	return owners
+}
+
+// ownerOf is the service, other than from, owning the container named name; a
+// container outside the project has none.
+func ownerOf(owners map[string]string, name, from string) (string, bool) {
+	to, ok := owners[name]
+	return to, ok && to != from
 }
 
 // implicitEdge mirrors the depends_on entry compose-go's normaliser derives

@@ -3,6 +3,7 @@ package project
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -58,12 +59,8 @@ func verdictFor(po *cli.ProjectOptions, opts LoadOptions) verdict {
 		return verdict{}
 	}
 	h := sha256.New()
-	field := func(b []byte) {
-		var n [8]byte
-		for i, l := 0, len(b); i < 8; i, l = i+1, l>>8 {
-			n[i] = byte(l)
-		}
-		h.Write(n[:])
+	field := func(b []byte) { // length first: no two inputs hash alike
+		h.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(b))))
 		h.Write(b)
 	}
 	field([]byte("berth schema verdict 1"))

@@ -282,7 +282,7 @@ func (r *upRunner) prepareNetwork(ctx context.Context, s types.ServiceConfig, na
 	return a, nil
 }
 
-// netnsOf finds the network namespace of another container by its label.
+// netnsOf finds the network namespace another of berth's containers recorded.
 func (e *Engine) netnsOf(ctx context.Context, containerName string) (string, error) {
 	c, found, err := e.store().Container(ctx, containerName)
 	if err != nil {

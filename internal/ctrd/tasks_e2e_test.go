@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -199,7 +197,7 @@ func TestClearOrphanTasks(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if shims := shimsRunning(t, c.Namespace(), "orphan"); len(shims) > 0 {
+	if shims := ctrd.ShimsOf(c.Namespace(), "orphan"); len(shims) > 0 {
 		t.Errorf("the orphan's shim still runs: %v", shims)
 	}
 	if _, err := os.Stat(filepath.Join("/run/containerd/io.containerd.runtime.v2.task", c.Namespace(), "orphan")); !os.IsNotExist(err) {
@@ -304,23 +302,6 @@ func TestCreateLease(t *testing.T) {
 	if err := c.DeleteContainer(t.Context(), "leased"); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// shimsRunning lists the command lines of the shims of the namespace's task id.
-func shimsRunning(t *testing.T, namespace, id string) []string {
-	t.Helper()
-	out, err := exec.Command("ps", "-eo", "stat=,args=").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var shims []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if !strings.HasPrefix(l, "Z") && strings.Contains(l, "containerd-shim") &&
-			strings.Contains(l, "-namespace "+namespace+" ") && strings.Contains(l, "-id "+id+" ") {
-			shims = append(shims, l)
-		}
-	}
-	return shims
 }
 
 func connectAgain(t *testing.T, c *ctrd.Client) *ctrd.Client {

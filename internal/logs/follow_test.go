@@ -92,6 +92,19 @@ func TestFollowSurvivesRotation(t *testing.T) {
 	}
 }
 
+// startFollower opens a follower of path, to be driven poll by poll, once it has
+// passed on what the log holds already; lines go to fn.
+func startFollower(t *testing.T, path string, fn func(Entry)) *follower {
+	t.Helper()
+	fl := &follower{path: path, c: newCollector(ReadOptions{Tail: -1}, fn)}
+	t.Cleanup(fl.close)
+	if _, err := fl.advance(); err != nil {
+		t.Fatal(err)
+	}
+	fl.c.end()
+	return fl
+}
+
 // TestFollowerRotationsBetweenPolls drives the follower poll by poll: every line is kept
 // while no more than max-file - 1 rotations happen between two polls (with max-file 1 the
 // follower still holds the deleted file); beyond, lines of files deleted unseen are lost
@@ -103,12 +116,7 @@ func TestFollowerRotationsBetweenPolls(t *testing.T) {
 		t.Run(fmt.Sprintf("max-file=%d", maxFiles), func(t *testing.T) {
 			w, path := newTestWriter(t, RotateOptions{MaxSize: int64(perFile * recordSize), MaxFiles: maxFiles})
 			var got []string
-			fl := &follower{path: path, c: newCollector(ReadOptions{Tail: -1}, func(e Entry) { got = append(got, e.Line) })}
-			defer fl.close()
-			if _, err := fl.advance(); err != nil {
-				t.Fatal(err)
-			}
-			fl.c.end()
+			fl := startFollower(t, path, func(e Entry) { got = append(got, e.Line) })
 			next := 0
 			writePoll := func(n int) {
 				for range n {
@@ -216,12 +224,7 @@ func TestFollowLogRecreatedOnSameInode(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	fl := &follower{path: path, c: newCollector(ReadOptions{Tail: -1}, func(e Entry) { got = append(got, e.Line) })}
-	defer fl.close()
-	if _, err := fl.advance(); err != nil {
-		t.Fatal(err)
-	}
-	fl.c.end()
+	fl := startFollower(t, path, func(e Entry) { got = append(got, e.Line) })
 
 	away := filepath.Join(t.TempDir(), "away.log")
 	if err := os.Rename(path, away); err != nil {
