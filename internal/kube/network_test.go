@@ -179,6 +179,31 @@ networks:
 	}
 }
 
+// TestNetworkModeContainerOfTheProject: network_mode container: naming one of
+// the project's own containers is warned as any container: is, and its pod
+// waits for that container's service as a depends_on would make it.
+func TestNetworkModeContainerOfTheProject(t *testing.T) {
+	res := convertYAML(t, `
+name: app
+services:
+  api:
+    image: api
+  probe:
+    image: p
+    network_mode: "container:app-api-1"
+  outsider:
+    image: o
+    network_mode: "container:someone-else"
+`, Options{})
+	requireWarning(t, res, "probe", "network_mode", "no Kubernetes equivalent")
+	if ic := object[*appsv1.Deployment](t, res, "Deployment", "probe").Spec.Template.Spec.InitContainers; len(ic) != 1 || ic[0].Name != "wait-api" {
+		t.Errorf("probe's init containers %+v, want wait-api", ic)
+	}
+	if ic := object[*appsv1.Deployment](t, res, "Deployment", "outsider").Spec.Template.Spec.InitContainers; len(ic) != 0 {
+		t.Errorf("a container outside the project is waited for: %+v", ic)
+	}
+}
+
 func isDNSRule(r networkingv1.NetworkPolicyEgressRule) bool {
 	if len(r.To) != 0 || len(r.Ports) != 2 {
 		return false
